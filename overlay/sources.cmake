@@ -1,0 +1,1 @@
+set(OVERLAY_SOURCES)

@@ -1,0 +1,58 @@
+/* rtmp_server.h — the RTMP ingest listener, running on the GLib control loop.
+ *
+ * Accepts TCP connections, speaks the RTMP server side (handshake, chunk
+ * stream, AMF0 commands) and hands the one accepted publisher's media on as an
+ * FLV byte stream (header, then tags), ready for appsrc ! flvdemux. It never
+ * blocks the loop: sockets are non-blocking and read only while the consumer
+ * says it can take more, so a full pipeline pushes back on the phone's TCP.
+ */
+#ifndef TOURCAST_RTMP_SERVER_H
+#define TOURCAST_RTMP_SERVER_H
+
+#include <glib.h>
+
+typedef struct rtmp_server rtmp_server_t;
+
+typedef struct {
+  /* A publisher was accepted (right key, nobody else live). `key` is borrowed. */
+  void (*publish_start)(void *user, const char *key);
+  /* FLV stream bytes of the live publisher, in order: first the 13-byte FLV
+   * header (tag_type 0, timestamp 0), then one call per FLV tag, each with its
+   * 11-byte tag header, body and 4-byte PreviousTagSize. tag_type is 8 audio,
+   * 9 video, 18 script data; timestamp is the tag's timestamp in ms (32-bit,
+   * extended timestamps already resolved). `data` is borrowed for the call. */
+  void (*flv_data)(void *user, guint8 tag_type, guint32 timestamp_ms, const guint8 *data,
+                   gsize len);
+  /* The live publisher is gone: FCUnpublish/deleteStream, socket closed, or
+   * its connection failed. Called once per publish_start. */
+  void (*publish_stop)(void *user);
+  /* Back-pressure: return FALSE while the consumer is full; the server then
+   * stops reading the publisher's socket and asks again a little later. May be
+   * NULL (always TRUE). */
+  gboolean (*can_accept)(void *user);
+} rtmp_server_callbacks_t;
+
+typedef struct {
+  guint64 connections_accepted;
+  guint64 connections_rejected; /* refused publishes, protocol errors, over the limit */
+  guint64 bytes_in;
+  guint64 media_messages;
+  guint connections_open;
+  gboolean publishing;
+} rtmp_server_stats_t;
+
+/* Listens on bind_addr:port (port 0 picks a free one). app is the only
+ * application name accepted ("live"), stream_key the only key that may
+ * publish. Strings are copied; `cb` is copied; `user` is borrowed.
+ * Sources are attached to the thread-default main context.
+ * Returns NULL with `err` set if the socket cannot be bound. */
+rtmp_server_t *rtmp_server_new(const char *bind_addr, guint16 port, const char *app,
+                               const char *stream_key, const rtmp_server_callbacks_t *cb,
+                               void *user, GError **err);
+/* Closes every connection (publish_stop is called if one was live). NULL is a no-op. */
+void rtmp_server_free(rtmp_server_t *srv);
+/* The port actually bound. */
+guint16 rtmp_server_port(const rtmp_server_t *srv);
+void rtmp_server_get_stats(const rtmp_server_t *srv, rtmp_server_stats_t *out);
+
+#endif

@@ -1,0 +1,1 @@
+set(WS_SOURCES)
