@@ -25,7 +25,7 @@ typedef struct {
  * that frame. The accent bar is a fully opaque strip of OVERLAY_ACCENT_RGB at
  * the card's left edge that tests look for in decoded video. */
 typedef struct {
-  int x, y, width, height;              /* the card rectangle */
+  int x, y, width, height; /* the card rectangle */
   int accent_x, accent_y, accent_width, accent_height;
 } overlay_layout_t;
 
@@ -55,5 +55,14 @@ GstVideoOverlayComposition *overlay_ref_current(overlay_t *ov);
 
 /* Number of renders done so far (for tests and metrics). */
 guint64 overlay_render_count(const overlay_t *ov);
+
+/* Error domain of overlay_render(). The overlay needs gst_init() to have run
+ * before overlay_new(): compositions are GStreamer objects. A frame side
+ * outside [32, 8192] is a programmer error (overlay_new() returns NULL). */
+#define OVERLAY_ERROR (overlay_error_quark())
+GQuark overlay_error_quark(void);
+typedef enum {
+  OVERLAY_ERROR_RENDER, /* out of memory or a cairo failure */
+} overlay_error_t;
 
 #endif

@@ -1,1 +1,6 @@
-set(OVERLAY_SOURCES)
+set(OVERLAY_SOURCES
+  ${CMAKE_SOURCE_DIR}/overlay/overlay.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_card.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_fit.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_layout.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_text.c)
