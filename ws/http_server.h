@@ -12,28 +12,44 @@
 
 typedef struct http_server http_server_t;
 
+/* Both are called on the control loop while a request is being answered; they
+ * must not block and must not call http_server_free(). */
 typedef struct {
   /* Body of /healthz (application/json). Returns a newly allocated string,
-   * freed by the server with g_free. */
+   * freed by the server with g_free. NULL return: 503. NULL function:
+   * {"status":"ok"}. */
   char *(*healthz_json)(void *user);
   /* Body of /metrics (Prometheus text format 0.0.4), newly allocated. The
-   * server appends its own http_* metrics after it. */
+   * server appends its own tourcast_http_* metrics after it. NULL return: 500.
+   * NULL function: only the server's own metrics. */
   char *(*metrics_text)(void *user);
 } http_server_callbacks_t;
 
 typedef struct {
-  const char *bind_addr; /* NULL or "0.0.0.0": all interfaces */
+  /* An IPv4 or IPv6 address or an interface name. NULL: all interfaces, IPv6
+   * and IPv4; "0.0.0.0": all interfaces, IPv4 only. */
+  const char *bind_addr;
   guint16 port;
-  const char *live_dir;  /* served under /live/ */
-  const char *web_dir;   /* index.html for /, leader.html for /leader */
-  GMainLoop *loop;       /* the control loop; borrowed */
+  const char *live_dir; /* served under /live/ */
+  const char *web_dir;  /* index.html for /, leader.html for /leader, /web/NAME */
+  GMainLoop *loop;      /* the control loop; borrowed, must outlive the server */
+  /* Most connections open at once (HTTP and, later, WebSocket); beyond it new
+   * connections wait in the listen backlog. 0: the default, 1000. Lowered
+   * if RLIMIT_NOFILE cannot hold it. */
+  guint max_connections;
 } http_server_config_t;
 
-/* Starts listening. Strings in `cfg` are copied, `cb` is copied, `user` is
- * borrowed. Returns NULL with `err` set if the port cannot be bound. */
+/* Starts listening on bind_addr:port (port 0 picks a free one, see
+ * http_server_port()); sources are attached to cfg->loop's context. Strings in
+ * `cfg` are copied, `cb` is copied (may be NULL), `user` is borrowed.
+ * Returns NULL with `err` set if the port cannot be bound. */
 http_server_t *http_server_new(const http_server_config_t *cfg, const http_server_callbacks_t *cb,
                                void *user, GError **err);
-/* NULL is a no-op. */
+/* Closes every connection and detaches from the loop; synchronous. Call it
+ * from the loop's thread but outside the server's own callbacks (e.g. after
+ * g_main_loop_run() returned, or from another source). NULL is a no-op. */
 void http_server_free(http_server_t *srv);
+/* The port actually bound. */
+guint16 http_server_port(const http_server_t *srv);
 
 #endif

@@ -1,1 +1,3 @@
-set(WS_SOURCES)
+set(WS_SOURCES
+  ${CMAKE_SOURCE_DIR}/ws/http_route.c
+  ${CMAKE_SOURCE_DIR}/ws/http_server.c)

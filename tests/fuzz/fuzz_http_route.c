@@ -1,0 +1,65 @@
+/* fuzz_http_route.c — libFuzzer target for the request path parser (ws/http_route.c).
+ *
+ * Feeds raw bytes as a request path of exactly that length (no NUL added, so
+ * ASan sees any read past the end) and checks the promises of http_route.h:
+ * a route always comes back, and any file name handed out is a safe one.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ws/http_route.h"
+
+static int name_is_safe(const char *name) {
+  size_t n = strlen(name);
+  if (n > HTTP_ROUTE_NAME_MAX || (n > 0 && name[0] == '.') || strstr(name, "..") != NULL)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  http_route_t r;
+  http_route_kind_t k = http_route_parse((const char *)data, size, &r);
+  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_METRICS)
+    abort();
+  if (!name_is_safe(r.name))
+    abort();
+  size_t n = strlen(r.name);
+  switch (k) {
+    case HTTP_ROUTE_REJECTED:
+    case HTTP_ROUTE_NOT_FOUND:
+    case HTTP_ROUTE_HEALTHZ:
+    case HTTP_ROUTE_METRICS:
+      if (n != 0 || (k != HTTP_ROUTE_HEALTHZ && k != HTTP_ROUTE_METRICS && r.content_type))
+        abort();
+      break;
+    case HTTP_ROUTE_LIVE_SEGMENT:
+      if (n < 4 || strcmp(r.name + n - 3, ".ts") != 0 || !r.under_live)
+        abort();
+      break;
+    case HTTP_ROUTE_LIVE_PLAYLIST:
+      if (strcmp(r.name, "index.m3u8") != 0 || !r.under_live)
+        abort();
+      break;
+    case HTTP_ROUTE_WEB_ASSET:
+      /* The name came from the input, right after "/web/". */
+      if (n == 0 || size < 5 + n || memcmp(data, "/web/", 5) != 0 ||
+          memcmp(data + 5, r.name, n) != 0 || r.content_type == NULL)
+        abort();
+      break;
+    case HTTP_ROUTE_INDEX:
+    case HTTP_ROUTE_LEADER:
+      if (r.content_type == NULL || size == 0 || data[0] != '/')
+        abort();
+      break;
+  }
+  if (n > 0)
+    (void)http_route_web_content_type(r.name);
+  return 0;
+}

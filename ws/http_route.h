@@ -1,0 +1,62 @@
+/* http_route.h — classify an HTTP request path into one of tourcast's routes.
+ *
+ * Pure and allocation-free: it reads outside bytes (the request target) and
+ * decides which route they name and which file, if any. Every file name it
+ * hands out has been validated, so the caller may join it to a directory.
+ */
+#ifndef TOURCAST_HTTP_ROUTE_H
+#define TOURCAST_HTTP_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Longest file name accepted under /web/ and /live/ (bytes, without NUL). */
+#define HTTP_ROUTE_NAME_MAX 64
+/* Longest path (query string excluded) the parser looks at; longer is rejected. */
+#define HTTP_ROUTE_PATH_MAX 1024
+
+typedef enum {
+  HTTP_ROUTE_REJECTED = 0,  /* malformed or unsafe (traversal, bad byte, too long): answer 404 */
+  HTTP_ROUTE_NOT_FOUND,     /* well formed, but no such route: answer 404 */
+  HTTP_ROUTE_INDEX,         /* "/"          -> web_dir/index.html */
+  HTTP_ROUTE_LEADER,        /* "/leader"    -> web_dir/leader.html */
+  HTTP_ROUTE_WEB_ASSET,     /* "/web/NAME"  -> web_dir/NAME, NAME has a known extension */
+  HTTP_ROUTE_LIVE_PLAYLIST, /* "/live/index.m3u8" */
+  HTTP_ROUTE_LIVE_SEGMENT,  /* "/live/NAME.ts" */
+  HTTP_ROUTE_HEALTHZ,       /* "/healthz" */
+  HTTP_ROUTE_METRICS,       /* "/metrics" */
+} http_route_kind_t;
+
+typedef struct {
+  http_route_kind_t kind;
+  /* The file to serve, relative to web_dir or live_dir: "" for routes without
+   * one. Only [A-Za-z0-9._-], 1..HTTP_ROUTE_NAME_MAX bytes, no leading dot,
+   * never "..". NUL-terminated. */
+  char name[HTTP_ROUTE_NAME_MAX + 1];
+  /* Content-Type of the body (a static string), NULL for routes whose body
+   * is not a file (healthz, metrics) and for rejections. */
+  const char *content_type;
+  /* The path is under /live/, even when rejected or not found: answers there
+   * carry CORS so that players on other origins can read the error. */
+  bool under_live;
+} http_route_t;
+
+/* Classifies `path` (`len` bytes, need not be NUL-terminated, may contain any
+ * byte). A query string ("?...") or fragment ("#...") is ignored. The path
+ * must be absolute ("/..."); percent-encoding is rejected, not decoded: the
+ * HTTP library has already decoded the URI once, so a '%' left over can only
+ * come from an encoded '%', which no name of ours contains. Double slashes,
+ * dot segments, empty and overlong paths are rejected.
+ *
+ * Always fills `out` (never NULL) and returns out->kind. */
+http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *out);
+
+/* Content-Type for a file name by its extension among the few the web pages
+ * use (html, css, js, json, svg, png, jpg, webp, ico, woff2, txt); NULL for
+ * anything else. `name` is NUL-terminated. */
+const char *http_route_web_content_type(const char *name);
+
+/* Short name of a route kind for logs ("live-segment", ...); never NULL. */
+const char *http_route_kind_name(http_route_kind_t kind);
+
+#endif

@@ -1,0 +1,570 @@
+/* http_server.c — tourcast's HTTP/1.1 server: libwebsockets driven by the GLib control loop.
+ *
+ * Turns the routes http_route.c finds into responses: files from web_dir and
+ * live_dir, streamed a chunk per WRITEABLE so that an 8 MB segment to a slow
+ * phone never holds the loop, and the /healthz and /metrics bodies its owner
+ * provides. It does not parse paths (http_route.c does) and does not speak
+ * WebSocket yet: tourcast.v1 on /ws joins protocols[] below.
+ *
+ * Limits on what comes from outside (constants below, one place):
+ *   request head  HTTP_MAX_HEADER_BYTES (4096) for request line + headers
+ *                 (lws max_http_header_data); lws closes the connection on a
+ *                 larger or unparseable head without answering. Paths and
+ *                 names are bounded again in http_route.h.
+ *   connections   cfg->max_connections (default HTTP_DEFAULT_MAX_CONNECTIONS),
+ *                 enforced by lws through fd_limit_per_thread: at the limit it
+ *                 stops accepting, so further connects wait in the kernel's
+ *                 listen backlog instead of being reset. Clamped so that every
+ *                 connection plus one open file each fits under RLIMIT_NOFILE,
+ *                 with HTTP_FD_RESERVE left for the rest of the process
+ *                 (an accept() failing with EMFILE could spin the loop).
+ *   head timeout  the request head must arrive within HTTP_HEAD_TIMEOUT_S of connecting
+ *                 (lws timeout_secs; slowloris).
+ *   keep-alive    an idle connection is closed after HTTP_KEEPALIVE_S.
+ *   slow reader   a response that makes no progress for HTTP_STALL_S is
+ *                 dropped; one that progresses, however slowly, is served.
+ *   memory        a response holds at most one HTTP_CHUNK of its body in our
+ *                 buffer (plus what lws keeps of a partial send); files are
+ *                 pread() chunk by chunk from an fd opened once, so a file
+ *                 renamed over mid-download keeps serving the old bytes.
+ *   bodies        requests with a body are never read: anything but GET and
+ *                 HEAD gets 405, then lws discards a Content-Length body or,
+ *                 without one, closes the connection.
+ *
+ * /metrics counts the responses written here; the few lws writes itself (403
+ * for a method it does not know or a target that is not an absolute path)
+ * are not seen.
+ */
+#include "ws/http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <gst/gst.h>
+#include <libwebsockets.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ws/http_route.h"
+
+GST_DEBUG_CATEGORY_STATIC(http_debug);
+GST_DEBUG_CATEGORY_STATIC(lws_debug);
+#define GST_CAT_DEFAULT http_debug
+
+#define HTTP_MAX_HEADER_BYTES 4096
+#define HTTP_DEFAULT_MAX_CONNECTIONS 1000
+#define HTTP_FD_RESERVE 256
+#define HTTP_HEAD_TIMEOUT_S 10
+#define HTTP_KEEPALIVE_S 15
+#define HTTP_STALL_S 20
+#define HTTP_CHUNK (16 * 1024)
+/* lws 4.1 adds 2 to fd_limit_per_thread (its listen socket and event pipe)
+ * and stops accepting when one slot is left: fd_limit = connections + 1. */
+#define HTTP_LWS_FD_SLACK 1
+#define HTTP_VHOST_NAME "tourcast"
+
+/* Segments never change once listed; a minute covers any live window while
+ * keeping a name reused by a later show from being served stale for long. */
+#define CACHE_SEGMENT "public, max-age=60"
+#define CACHE_REVALIDATE "no-cache"
+#define CACHE_NEVER "no-store"
+
+/* Status codes this module answers with, in the order /metrics lists them. */
+static const int counted_codes[] = {200, 404, 405, 500, 503};
+#define N_CODES (sizeof(counted_codes) / sizeof(counted_codes[0]))
+
+struct http_server {
+  struct lws_context *ctx;
+  char *bind_addr, *live_dir, *web_dir;
+  http_server_callbacks_t cb;
+  void *user;
+  guint16 port;
+  guint max_connections;
+  /* For /metrics. */
+  guint64 responses[N_CODES];
+  guint64 body_bytes;
+  guint bodies_in_flight;
+};
+
+/* Per vhost: lws allocates it at PROTOCOL_INIT and frees it with the vhost. */
+struct vhd {
+  http_server_t *srv;
+  /* Scratch for headers and one body chunk. Shared by every connection: the
+   * loop is single-threaded and lws copies whatever a write leaves unsent. */
+  unsigned char buf[LWS_PRE + HTTP_CHUNK];
+};
+
+typedef enum { BODY_NONE, BODY_MEM, BODY_FILE } body_kind_t;
+
+/* Per HTTP transaction: lws frees it when the transaction completes (it
+ * rebinds the protocol for the next request on a keep-alive connection). The
+ * response is decided in LWS_CALLBACK_HTTP and written from WRITEABLE: first
+ * the head, then the body a chunk at a time. */
+struct pss {
+  bool active; /* a response is pending or being written */
+  bool head_sent;
+  bool head_only; /* HEAD: the same head, no body */
+  bool cors;
+  bool method_not_allowed;
+  int status;
+  const char *content_type; /* static strings */
+  const char *cache_control;
+  body_kind_t body;
+  int fd;    /* BODY_FILE only */
+  char *mem; /* BODY_MEM only, g_free */
+  guint64 len, off;
+  gint64 stall_armed_us; /* when the stall timeout was last pushed back */
+};
+
+static void count_status(http_server_t *srv, int status) {
+  for (size_t i = 0; i < N_CODES; i++)
+    if (counted_codes[i] == status)
+      srv->responses[i]++;
+}
+
+/* Releases what the response holds. Idempotent: called when the body is done,
+ * when lws drops the protocol, and when the connection closes. */
+static void pss_clear(http_server_t *srv, struct pss *pss) {
+  if (pss->body == BODY_FILE)
+    close(pss->fd);
+  else if (pss->body == BODY_MEM)
+    g_free(pss->mem);
+  pss->body = BODY_NONE;
+  pss->mem = NULL;
+  if (pss->active && srv != NULL)
+    srv->bodies_in_flight--;
+  pss->active = false;
+}
+
+static void respond(http_server_t *srv, struct pss *pss, int status, const char *type,
+                    const char *cache) {
+  pss->active = true;
+  pss->status = status;
+  pss->content_type = type;
+  pss->cache_control = cache;
+  srv->bodies_in_flight++;
+}
+
+/* Takes ownership of `body` (g_free). */
+static void respond_mem(http_server_t *srv, struct pss *pss, int status, const char *type,
+                        const char *cache, char *body) {
+  respond(srv, pss, status, type, cache);
+  pss->body = BODY_MEM;
+  pss->mem = body;
+  pss->len = strlen(body);
+}
+
+static void respond_text(http_server_t *srv, struct pss *pss, int status, const char *text) {
+  respond_mem(srv, pss, status, "text/plain; charset=utf-8", CACHE_NEVER, g_strdup(text));
+}
+
+/* Opens dir/name now, so the response is whatever file had that name at this
+ * moment: the pipeline replaces playlists by rename, and an fd keeps the old
+ * inode alive. Regular files only. */
+static void respond_file(http_server_t *srv, struct pss *pss, const char *dir, const char *name,
+                         const char *type, const char *cache) {
+  char *path = g_build_filename(dir, name, NULL);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int err = errno;
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    close(fd);
+    fd = -1;
+    err = ENOENT;
+  }
+  if (fd < 0) {
+    if (err == ENOENT || err == ENOTDIR) {
+      GST_DEBUG("%s: not found", path);
+      respond_text(srv, pss, 404, "not found\n");
+    } else {
+      GST_WARNING("%s: %s", path, g_strerror(err));
+      respond_text(srv, pss, 500, "cannot open file\n");
+    }
+    g_free(path);
+    return;
+  }
+  g_free(path);
+  respond(srv, pss, 200, type, cache);
+  pss->body = BODY_FILE;
+  pss->fd = fd;
+  pss->len = (guint64)st.st_size;
+}
+
+static char *metrics_body(http_server_t *srv) {
+  GString *s = g_string_new(NULL);
+  if (srv->cb.metrics_text != NULL) {
+    char *theirs = srv->cb.metrics_text(srv->user);
+    if (theirs == NULL) {
+      g_string_free(s, TRUE);
+      return NULL;
+    }
+    g_string_append(s, theirs);
+    if (s->len > 0 && s->str[s->len - 1] != '\n')
+      g_string_append_c(s, '\n');
+    g_free(theirs);
+  }
+  g_string_append(s, "# HELP tourcast_http_requests_total HTTP responses sent, by status code.\n"
+                     "# TYPE tourcast_http_requests_total counter\n");
+  for (size_t i = 0; i < N_CODES; i++)
+    g_string_append_printf(s, "tourcast_http_requests_total{code=\"%d\"} %" G_GUINT64_FORMAT "\n",
+                           counted_codes[i], srv->responses[i]);
+  g_string_append_printf(s,
+                         "# HELP tourcast_http_response_bytes_total HTTP body bytes written.\n"
+                         "# TYPE tourcast_http_response_bytes_total counter\n"
+                         "tourcast_http_response_bytes_total %" G_GUINT64_FORMAT "\n"
+                         "# HELP tourcast_http_responses_in_flight Responses being written now.\n"
+                         "# TYPE tourcast_http_responses_in_flight gauge\n"
+                         "tourcast_http_responses_in_flight %u\n",
+                         srv->body_bytes, srv->bodies_in_flight);
+  return g_string_free(s, FALSE);
+}
+
+/* LWS_CALLBACK_HTTP: decide the whole response, write nothing yet. */
+static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const char *uri,
+                   size_t len) {
+  http_route_t r;
+  http_route_parse(uri, len, &r);
+  pss->cors = r.under_live;
+  pss->head_only = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+  bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+  GST_LOG("%s %.*s -> %s",
+          get              ? "GET"
+          : pss->head_only ? "HEAD"
+                           : "(other)",
+          (int)MIN(len, 200), uri, http_route_kind_name(r.kind));
+
+  if (!get && !pss->head_only) {
+    pss->method_not_allowed = true;
+    respond_text(srv, pss, 405, "method not allowed\n");
+  } else {
+    switch (r.kind) {
+      case HTTP_ROUTE_REJECTED:
+      case HTTP_ROUTE_NOT_FOUND:
+        respond_text(srv, pss, 404, "not found\n");
+        break;
+      case HTTP_ROUTE_INDEX:
+      case HTTP_ROUTE_LEADER:
+      case HTTP_ROUTE_WEB_ASSET:
+        respond_file(srv, pss, srv->web_dir, r.name, r.content_type, CACHE_REVALIDATE);
+        break;
+      case HTTP_ROUTE_LIVE_PLAYLIST:
+        respond_file(srv, pss, srv->live_dir, r.name, r.content_type, CACHE_REVALIDATE);
+        break;
+      case HTTP_ROUTE_LIVE_SEGMENT:
+        respond_file(srv, pss, srv->live_dir, r.name, r.content_type, CACHE_SEGMENT);
+        break;
+      case HTTP_ROUTE_HEALTHZ: {
+        char *body = srv->cb.healthz_json != NULL ? srv->cb.healthz_json(srv->user)
+                                                  : g_strdup("{\"status\":\"ok\"}");
+        if (body != NULL)
+          respond_mem(srv, pss, 200, "application/json", CACHE_NEVER, body);
+        else
+          respond_mem(srv, pss, 503, "application/json", CACHE_NEVER,
+                      g_strdup("{\"status\":\"unavailable\"}"));
+        break;
+      }
+      case HTTP_ROUTE_METRICS: {
+        char *body = metrics_body(srv);
+        if (body != NULL)
+          respond_mem(srv, pss, 200, "text/plain; version=0.0.4; charset=utf-8", CACHE_NEVER, body);
+        else
+          respond_text(srv, pss, 500, "metrics unavailable\n");
+        break;
+      }
+    }
+  }
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+/* The response is complete: free it, then let lws go back to reading the next
+ * request (or close). `pss` is freed by lws inside
+ * lws_http_transaction_completed(), so nothing may touch it afterwards. */
+static int finish_response(struct lws *wsi, http_server_t *srv, struct pss *pss) {
+  pss_clear(srv, pss);
+  if (lws_http_transaction_completed(wsi))
+    return -1;
+  return 0;
+}
+
+/* The body made progress: push the stall timeout back. lws keeps timeouts in
+ * a sorted list, so at most once a second per connection, not per chunk. */
+static void arm_stall_timeout(struct lws *wsi, struct pss *pss) {
+  gint64 now = g_get_monotonic_time();
+  if (now - pss->stall_armed_us < G_USEC_PER_SEC)
+    return;
+  pss->stall_armed_us = now;
+  lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, HTTP_STALL_S);
+}
+
+static int write_head(struct lws *wsi, struct vhd *vhd, struct pss *pss) {
+  http_server_t *srv = vhd->srv;
+  unsigned char *start = vhd->buf + LWS_PRE, *p = start, *end = vhd->buf + sizeof(vhd->buf);
+  const char *cc = pss->cache_control;
+
+  if (lws_add_http_common_headers(wsi, (unsigned)pss->status, pss->content_type, pss->len, &p,
+                                  end) ||
+      lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)cc,
+                                   (int)strlen(cc), &p, end))
+    return -1;
+  if (pss->cors &&
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-origin:",
+                                  (const unsigned char *)"*", 1, &p, end))
+    return -1;
+  if (pss->method_not_allowed &&
+      lws_add_http_header_by_name(
+          wsi, (const unsigned char *)"allow:", (const unsigned char *)"GET, HEAD", 9, &p, end))
+    return -1;
+  if (lws_finalize_write_http_header(wsi, start, &p, end))
+    return -1;
+
+  count_status(srv, pss->status);
+  pss->head_sent = true;
+  if (pss->head_only || pss->len == 0)
+    return finish_response(wsi, srv, pss);
+  arm_stall_timeout(wsi, pss);
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+static int write_body_chunk(struct lws *wsi, struct vhd *vhd, struct pss *pss) {
+  http_server_t *srv = vhd->srv;
+  unsigned char *start = vhd->buf + LWS_PRE;
+  size_t n = (size_t)MIN((guint64)HTTP_CHUNK, pss->len - pss->off);
+
+  if (pss->body == BODY_FILE) {
+    ssize_t got;
+    do
+      got = pread(pss->fd, start, n, (off_t)pss->off);
+    while (got < 0 && errno == EINTR);
+    if (got <= 0) {
+      /* The head promised Content-Length bytes; a file that shrank under us
+       * leaves closing the connection as the only honest answer. */
+      GST_WARNING("file ended %" G_GUINT64_FORMAT " bytes early", pss->len - pss->off);
+      return -1;
+    }
+    n = (size_t)got;
+  } else {
+    memcpy(start, pss->mem + pss->off, n);
+  }
+  pss->off += n;
+  bool last = pss->off == pss->len;
+  if (lws_write(wsi, start, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+    return -1;
+  srv->body_bytes += n;
+  if (last)
+    return finish_response(wsi, srv, pss);
+  arm_stall_timeout(wsi, pss);
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+/* protocols[0]: lws hands it every plain HTTP request, since we use no mounts. */
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len) {
+  struct vhd *vhd = lws_protocol_vh_priv_get(lws_get_vhost(wsi), lws_get_protocol(wsi));
+  struct pss *pss = user;
+
+  switch (reason) {
+    case LWS_CALLBACK_PROTOCOL_INIT:
+      vhd = lws_protocol_vh_priv_zalloc(lws_get_vhost(wsi), lws_get_protocol(wsi),
+                                        sizeof(struct vhd));
+      if (vhd == NULL)
+        return -1;
+      vhd->srv = lws_context_user(lws_get_context(wsi));
+      return 0;
+
+    case LWS_CALLBACK_HTTP:
+      if (vhd == NULL || pss == NULL)
+        return -1;
+      return on_http(wsi, vhd->srv, pss, in, len);
+
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      /* Also raised between keep-alive transactions; nothing to do then. */
+      if (vhd == NULL || pss == NULL || !pss->active)
+        return 0;
+      if (!pss->head_sent)
+        return write_head(wsi, vhd, pss);
+      return write_body_chunk(wsi, vhd, pss);
+
+    case LWS_CALLBACK_HTTP_BODY:
+      return 0; /* never read: only GET and HEAD are served */
+
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      /* Not the dummy's default (complete the transaction at once): the 405
+       * is already queued for WRITEABLE, which completes it. */
+      return 0;
+
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+      if (pss != NULL)
+        pss_clear(vhd != NULL ? vhd->srv : NULL, pss);
+      break;
+
+    default:
+      break;
+  }
+  return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    /* tx_packet_size: one send() per body chunk; lws would otherwise cut it
+     * at pt_serv_buf_size (4 KiB) and copy the rest to the heap. */
+    {"http", callback_http, sizeof(struct pss), 0, 0, NULL, HTTP_CHUNK},
+    /* WebSocket protocols go here: lws picks them by subprotocol name
+     * ("tourcast.v1") on an Upgrade, and protocols[0] keeps plain HTTP. */
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* lws logs one line per call, newline included. Its NOTICE level is chatty
+ * but useful at startup, so it goes to INFO. */
+static void lws_log_to_gst(int level, const char *line) {
+  int n = (int)strlen(line);
+  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+    n--;
+  if (level & LLL_ERR)
+    GST_CAT_ERROR(lws_debug, "%.*s", n, line);
+  else if (level & LLL_WARN)
+    GST_CAT_WARNING(lws_debug, "%.*s", n, line);
+  else if (level & (LLL_NOTICE | LLL_USER))
+    GST_CAT_INFO(lws_debug, "%.*s", n, line);
+  else
+    GST_CAT_DEBUG(lws_debug, "%.*s", n, line);
+}
+
+static void init_logging(void) {
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(http_debug, "tourcast-http", 0, "tourcast HTTP server");
+    GST_DEBUG_CATEGORY_INIT(lws_debug, "tourcast-lws", 0, "libwebsockets, as seen by tourcast");
+    int levels = LLL_ERR | LLL_WARN | LLL_NOTICE;
+    if (gst_debug_category_get_threshold(lws_debug) >= GST_LEVEL_DEBUG)
+      levels |= LLL_INFO;
+    lws_set_log_level(levels, lws_log_to_gst);
+    g_once_init_leave(&once, 1);
+  }
+}
+
+/* Each connection may hold a socket and an open file; keep both, and a
+ * reserve for GStreamer, SQLite and the RTMP side, under the process limit. */
+static guint clamp_connections(guint want) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return want;
+  rlim_t room = rl.rlim_cur > HTTP_FD_RESERVE + 16 ? (rl.rlim_cur - HTTP_FD_RESERVE) / 2 : 8;
+  if ((rlim_t)want > room) {
+    GST_WARNING("max connections %u lowered to %u by RLIMIT_NOFILE %llu", want, (guint)room,
+                (unsigned long long)rl.rlim_cur);
+    return (guint)room;
+  }
+  return want;
+}
+
+/* lws 4.1 with IPv6 compiled in reads an IPv4 literal iface into the wrong
+ * half of a sockaddr_in6 and ends up listening on every interface, so an IPv4
+ * address (and an IPv6-less kernel) means IPv4-only. */
+static bool ipv6_usable(const char *bind_addr) {
+  struct in_addr a4;
+  if (bind_addr != NULL && inet_pton(AF_INET, bind_addr, &a4) == 1)
+    return false;
+  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false;
+  close(fd);
+  return true;
+}
+
+http_server_t *http_server_new(const http_server_config_t *cfg, const http_server_callbacks_t *cb,
+                               void *user, GError **err) {
+  g_return_val_if_fail(cfg != NULL && cfg->loop != NULL, NULL);
+  g_return_val_if_fail(cfg->live_dir != NULL && cfg->web_dir != NULL, NULL);
+  init_logging();
+
+  http_server_t *srv = g_new0(http_server_t, 1);
+  if (cfg->bind_addr != NULL && strcmp(cfg->bind_addr, "0.0.0.0") != 0 && cfg->bind_addr[0])
+    srv->bind_addr = g_strdup(cfg->bind_addr);
+  srv->live_dir = g_strdup(cfg->live_dir);
+  srv->web_dir = g_strdup(cfg->web_dir);
+  if (cb != NULL)
+    srv->cb = *cb;
+  srv->user = user;
+  srv->max_connections =
+      clamp_connections(cfg->max_connections ? cfg->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS);
+
+  /* The glib event lib takes the GMainLoop itself (not its context) as the
+   * foreign loop, and only reads this array during lws_create_context(). */
+  void *foreign_loops[1] = {cfg->loop};
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof(info));
+  info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+  bool all_v4 = cfg->bind_addr != NULL && strcmp(cfg->bind_addr, "0.0.0.0") == 0;
+  if (all_v4 || !ipv6_usable(srv->bind_addr))
+    info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+  info.foreign_loops = foreign_loops;
+  info.port = cfg->port;
+  info.iface = srv->bind_addr;
+  info.vhost_name = HTTP_VHOST_NAME;
+  info.protocols = protocols;
+  info.user = srv;
+  info.server_string = "tourcast";
+  info.max_http_header_data = HTTP_MAX_HEADER_BYTES;
+  info.fd_limit_per_thread = srv->max_connections + HTTP_LWS_FD_SLACK;
+  info.timeout_secs = HTTP_HEAD_TIMEOUT_S;
+  info.keepalive_timeout = HTTP_KEEPALIVE_S;
+  static const struct lws_protocol_vhost_options nosniff = {NULL, NULL,
+                                                            "x-content-type-options:", "nosniff"};
+  info.headers = &nosniff;
+
+  /* Two steps, context then vhost. lws 4.1 creating the default vhost inside
+   * lws_create_context() frees the context on a bind failure but leaves the
+   * glib idle source it already attached to our loop, which then runs on
+   * freed memory at the next iteration. A failed lws_create_vhost() leaves a
+   * whole context that lws_context_destroy() takes down cleanly. */
+  info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+  srv->ctx = lws_create_context(&info);
+  struct lws_vhost *vh = srv->ctx != NULL ? lws_create_vhost(srv->ctx, &info) : NULL;
+  /* lws 4.1 runs PROTOCOL_INIT from a timer it schedules on the loop, and the
+   * glib event lib arms that timer from an idle source: a client already
+   * waiting on the socket (viewers reconnecting after a restart) would be
+   * served first, before our vhd exists. Do the init now instead; lws skips
+   * it later because it is done. */
+  if (vh == NULL || lws_protocol_init(srv->ctx) != 0) {
+    lws_context_destroy(srv->ctx);
+    srv->ctx = NULL;
+  }
+  if (srv->ctx == NULL) {
+    g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                "HTTP server cannot listen on %s port %u (address in use or not local, or "
+                "the libwebsockets-evlib-glib plugin is missing; see GST_DEBUG=tourcast-lws:3)",
+                srv->bind_addr ? srv->bind_addr : "*", cfg->port);
+    http_server_free(srv);
+    return NULL;
+  }
+  srv->port = (guint16)lws_get_vhost_listen_port(vh);
+  GST_INFO("listening on %s port %u, up to %u connections", srv->bind_addr ? srv->bind_addr : "*",
+           srv->port, srv->max_connections);
+  return srv;
+}
+
+void http_server_free(http_server_t *srv) {
+  if (srv == NULL)
+    return;
+  /* With the glib event lib this completes synchronously when called from
+   * outside lws' own dispatch: every connection is closed, every GSource lws
+   * attached to the loop is destroyed, and no callback runs afterwards. */
+  if (srv->ctx != NULL)
+    lws_context_destroy(srv->ctx);
+  g_free(srv->bind_addr);
+  g_free(srv->live_dir);
+  g_free(srv->web_dir);
+  g_free(srv);
+}
+
+guint16 http_server_port(const http_server_t *srv) {
+  return srv->port;
+}
