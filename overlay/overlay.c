@@ -171,6 +171,7 @@ gboolean overlay_render(overlay_t *ov, const overlay_card_t *card, GError **err)
 
   GstVideoOverlayComposition *comp = gst_video_overlay_composition_new(rect);
   gst_video_overlay_rectangle_unref(rect);
+  overlay_blend_prepare(comp);
   publish(ov, comp);
   ov->renders++;
   GST_LOG("render %" G_GUINT64_FORMAT " took %" G_GINT64_FORMAT " us", ov->renders,

@@ -53,6 +53,14 @@ void overlay_clear(overlay_t *ov);
  * when nothing is shown. The caller unrefs it. Never blocks on rendering. */
 GstVideoOverlayComposition *overlay_ref_current(overlay_t *ov);
 
+/* Any thread (the streaming thread, per frame). Blends `comp` (a reference
+ * from overlay_ref_current(), borrowed) into `frame`, which must be mapped
+ * writable. I420 frames in BT.709 or BT.601 take a fast path that was
+ * prepared when the composition was rendered: only the rectangles are
+ * touched, one multiply-add per sample. Other frames use GStreamer's blend.
+ * Returns FALSE if blending failed. */
+gboolean overlay_blend(GstVideoOverlayComposition *comp, GstVideoFrame *frame);
+
 /* Number of renders done so far (for tests and metrics). */
 guint64 overlay_render_count(const overlay_t *ov);
 

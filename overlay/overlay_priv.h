@@ -98,4 +98,8 @@ PangoLayout *overlay_card_line_layout(PangoContext *ctx, const overlay_geom_t *g
 void overlay_card_draw(cairo_t *cr, PangoContext *ctx, const overlay_geom_t *g,
                        const overlay_card_t *card);
 
+/* Converts every rectangle of `comp` once for overlay_blend()'s fast path
+ * and keeps the result on the composition. Call before publishing it. */
+void overlay_blend_prepare(GstVideoOverlayComposition *comp);
+
 #endif

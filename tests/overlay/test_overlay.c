@@ -3,6 +3,7 @@
  * render and blend timings (no assertions on time) and, when
  * TOURCAST_OVERLAY_PNG_DIR is set, writes PNG snapshots of the cards.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "overlay/overlay_priv.h"
@@ -366,6 +367,75 @@ static void test_blend(void) {
   overlay_free(ov);
 }
 
+/* The fast path must give what GStreamer's blend gives (both BT.709 here),
+ * over a textured frame so every alpha level meets varied pixels. */
+static void test_fast_blend_matches(void) {
+  overlay_t *ov = overlay_new(720, 1280);
+  g_assert_true(overlay_render(ov, &demo_card, NULL));
+  GstVideoOverlayComposition *comp = overlay_ref_current(ov);
+  i420_t ref, fast;
+  i420_init(&ref, 720, 1280, 0, 0, 0);
+  g_assert_cmpint(ref.info.colorimetry.matrix, ==, GST_VIDEO_COLOR_MATRIX_BT709);
+  i420_init(&fast, 720, 1280, 0, 0, 0);
+  for (guint p = 0; p < 3; p++) {
+    guint8 *a = GST_VIDEO_FRAME_PLANE_DATA(&ref.frame, p);
+    guint8 *b = GST_VIDEO_FRAME_PLANE_DATA(&fast.frame, p);
+    gsize n = (gsize)GST_VIDEO_FRAME_PLANE_STRIDE(&ref.frame, p) *
+              (gsize)GST_VIDEO_FRAME_COMP_HEIGHT(&ref.frame, p);
+    /* A smooth gradient: GStreamer's blend resamples chroma up and down, which
+     * only keeps values where neighbours are alike. */
+    int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&ref.frame, p);
+    for (gsize i = 0; i < n; i++)
+      a[i] = b[i] = (guint8)(40 + (i % (gsize)stride) / 8 + (i / (gsize)stride) / 16);
+  }
+  g_assert_true(gst_video_overlay_composition_blend(comp, &ref.frame));
+  g_assert_true(overlay_blend(comp, &fast.frame));
+  /* Luma must agree to rounding. Chroma only on average: GStreamer keeps one
+   * of every four overlay chroma samples where we average all four, so they
+   * differ along text edges. Outside the card nothing may change. */
+  overlay_layout_t l;
+  overlay_layout_for(720, 1280, &l);
+  int worst_luma = 0;
+  double chroma_diff = 0;
+  int chroma_n = 0;
+  for (guint p = 0; p < 3; p++) {
+    int w = p ? 360 : 720, h = p ? 640 : 1280;
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) {
+        int fx = p ? 2 * x : x, fy = p ? 2 * y : y;
+        int d = abs(i420_at(&ref, p, fx, fy) - i420_at(&fast, p, fx, fy));
+        gboolean inside = fx >= l.x && fx < l.x + l.width && fy >= l.y && fy < l.y + l.height;
+        if (!inside)
+          g_assert_cmpint(d, ==, 0);
+        else if (p == 0)
+          worst_luma = MAX(worst_luma, d);
+        else
+          chroma_diff += d, chroma_n++;
+      }
+  }
+  g_test_message("versus GStreamer's blend: luma differs by at most %d, chroma by %.2f on average",
+                 worst_luma, chroma_diff / chroma_n);
+  g_assert_cmpint(worst_luma, <=, 2);
+  g_assert_cmpfloat(chroma_diff / chroma_n, <, 1.5);
+
+  /* A BT.601 frame gets BT.601 orange, which GStreamer's blend would not. */
+  i420_t sd;
+  i420_init(&sd, 720, 1280, 128, 128, 128);
+  sd.frame.info.colorimetry.matrix = GST_VIDEO_COLOR_MATRIX_BT601;
+  g_assert_true(overlay_blend(comp, &sd.frame));
+  double r = 255, g = 80, b = 0, kr = 0.299, kb = 0.114;
+  double yy = kr * r + (1 - kr - kb) * g + kb * b;
+  g_assert_cmpfloat_with_epsilon(i420_at(&sd, 0, l.accent_x + 6, l.y + 40), 16 + 219 * yy / 255,
+                                 2.0);
+  g_assert_cmpfloat_with_epsilon(i420_at(&sd, 2, l.accent_x + 6, l.y + 40),
+                                 128 + 224 * (r - yy) / 255 / (2 * (1 - kr)), 2.0);
+  i420_clear(&sd);
+  i420_clear(&ref);
+  i420_clear(&fast);
+  gst_video_overlay_composition_unref(comp);
+  overlay_free(ov);
+}
+
 /* ---- timings and snapshots -------------------------------------------- */
 
 static void test_bench(void) {
@@ -393,14 +463,20 @@ static void test_bench(void) {
   t0 = g_get_monotonic_time();
   for (int i = 0; i < blends; i++)
     gst_video_overlay_composition_blend(comp, &f.frame);
+  double gst_blend_ms = (g_get_monotonic_time() - t0) / 1000.0 / blends;
+  t0 = g_get_monotonic_time();
+  for (int i = 0; i < blends; i++)
+    overlay_blend(comp, &f.frame);
   double blend_ms = (g_get_monotonic_time() - t0) / 1000.0 / blends;
   i420_clear(&f);
   gst_video_overlay_composition_unref(comp);
   overlay_free(ov);
 
-  g_test_message("bench 720x1280: new %.2f ms, first render %.2f ms, render %.3f ms, blend onto "
-                 "I420 %.3f ms (%.1f%% of a core at 30 fps)",
-                 create / 1000.0, cold / 1000.0, render_ms, blend_ms, blend_ms * 30 / 10.0);
+  g_test_message("bench 720x1280: new %.2f ms, first render %.2f ms, render %.3f ms, "
+                 "overlay_blend onto I420 %.3f ms (%.1f%% of a core at 30 fps), GStreamer's "
+                 "blend %.3f ms",
+                 create / 1000.0, cold / 1000.0, render_ms, blend_ms, blend_ms * 30 / 10.0,
+                 gst_blend_ms);
 }
 
 static void write_png(const char *dir, const char *name, int fw, int fh, const overlay_card_t *card,
@@ -459,6 +535,7 @@ int main(int argc, char **argv) {
   test_overlay_text_register();
   g_test_add_func("/overlay/swap", test_swap);
   g_test_add_func("/overlay/threads", test_threads);
+  g_test_add_func("/overlay/fast-blend-matches", test_fast_blend_matches);
   g_test_add_func("/overlay/blend", test_blend);
   g_test_add_func("/overlay/bench", test_bench);
   g_test_add_func("/overlay/png", test_png);

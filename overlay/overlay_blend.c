@@ -1,0 +1,171 @@
+/* overlay_blend.c — blending a published composition into I420 frames, cheaply.
+ *
+ * GStreamer's generic blend converts every overlay pixel from ARGB to the
+ * frame's format on every frame (about 1.5 ms for the 672x160 card). A
+ * published composition never changes, so each rectangle is converted once,
+ * when it is rendered, into premultiplied Y, U, V and alpha planes at luma and
+ * chroma resolution; blending a frame is then one multiply-add per sample,
+ * touching only the rectangles. Not a general compositor: I420, limited range,
+ * BT.709 or BT.601; anything else goes through GStreamer's blend.
+ */
+#include <string.h>
+
+#include "overlay/overlay_priv.h"
+
+/* One rectangle, ready for I420 frames of one colour matrix. All planes hold
+ * premultiplied values, so a blend is dst = pm + dst * (255 - a) / 255. */
+typedef struct {
+  int x, y, w, h;                 /* in frame pixels; x and y even */
+  guint8 *luma_pm, *luma_a;       /* w * h */
+  guint8 *u_pm, *v_pm, *chroma_a; /* (w / 2) * (h / 2) */
+} sprite_t;
+
+typedef struct {
+  GstVideoColorMatrix matrix;
+  guint n;
+  sprite_t *sprites;
+} sprite_set_t;
+
+/* Sprite sets for the matrices phones send, attached to the composition. */
+typedef struct {
+  sprite_set_t sets[2];
+} sprite_cache_t;
+
+static GQuark cache_quark(void) {
+  return g_quark_from_static_string("tourcast-overlay-i420-sprites");
+}
+
+static void cache_free(gpointer data) {
+  sprite_cache_t *c = data;
+  for (int s = 0; s < 2; s++) {
+    for (guint i = 0; i < c->sets[s].n; i++)
+      g_free(c->sets[s].sprites[i].luma_pm); /* one allocation per sprite */
+    g_free(c->sets[s].sprites);
+  }
+  g_free(c);
+}
+
+/* Converts one premultiplied BGRA rectangle for `matrix` (limited range). */
+static gboolean sprite_make(GstVideoOverlayRectangle *rect, GstVideoColorMatrix matrix,
+                            sprite_t *out) {
+  gint x, y;
+  guint w, h;
+  gst_video_overlay_rectangle_get_render_rectangle(rect, &x, &y, &w, &h);
+  GstBuffer *pix = gst_video_overlay_rectangle_get_pixels_unscaled_argb(
+      rect, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
+  GstVideoMeta *meta = pix ? gst_buffer_get_video_meta(pix) : NULL;
+  gdouble kr, kb;
+  if (meta == NULL || meta->width != w || meta->height != h || (x | y | (int)w | (int)h) & 1 ||
+      w < 2 || h < 2 || !gst_video_color_matrix_get_Kr_Kb(matrix, &kr, &kb))
+    return FALSE;
+  GstMapInfo map;
+  if (!gst_buffer_map(pix, &map, GST_MAP_READ))
+    return FALSE;
+
+  int cw = (int)w / 2, ch = (int)h / 2;
+  gsize luma = (gsize)w * h, chroma = (gsize)cw * ch;
+  guint8 *mem = g_malloc(2 * luma + 3 * chroma);
+  *out = (sprite_t){x,
+                    y,
+                    (int)w,
+                    (int)h,
+                    mem,
+                    mem + luma,
+                    mem + 2 * luma,
+                    mem + 2 * luma + chroma,
+                    mem + 2 * luma + 2 * chroma};
+  double kg = 1.0 - kr - kb;
+  for (int cy = 0; cy < ch; cy++) {
+    for (int cx = 0; cx < cw; cx++) {
+      double su = 0, sv = 0, sa = 0;
+      for (int k = 0; k < 4; k++) {
+        int px = 2 * cx + (k & 1), py = 2 * cy + (k >> 1);
+        const guint8 *p = map.data + (gsize)py * meta->stride[0] + (gsize)px * 4;
+        double b = p[0], g = p[1], r = p[2], a = p[3]; /* BGRA, premultiplied */
+        double l = kr * r + kg * g + kb * b;
+        out->luma_pm[py * w + px] = (guint8)(16.0 * a / 255.0 + 219.0 / 255.0 * l + 0.5);
+        out->luma_a[py * w + px] = (guint8)a;
+        su += 128.0 * a / 255.0 + 224.0 / 255.0 * (b - l) / (2.0 * (1.0 - kb));
+        sv += 128.0 * a / 255.0 + 224.0 / 255.0 * (r - l) / (2.0 * (1.0 - kr));
+        sa += a;
+      }
+      out->u_pm[cy * cw + cx] = (guint8)CLAMP(su / 4.0 + 0.5, 0, 255);
+      out->v_pm[cy * cw + cx] = (guint8)CLAMP(sv / 4.0 + 0.5, 0, 255);
+      out->chroma_a[cy * cw + cx] = (guint8)(sa / 4.0 + 0.5);
+    }
+  }
+  gst_buffer_unmap(pix, &map);
+  return TRUE;
+}
+
+void overlay_blend_prepare(GstVideoOverlayComposition *comp) {
+  static const GstVideoColorMatrix matrices[2] = {GST_VIDEO_COLOR_MATRIX_BT709,
+                                                  GST_VIDEO_COLOR_MATRIX_BT601};
+  guint n = gst_video_overlay_composition_n_rectangles(comp);
+  sprite_cache_t *cache = g_new0(sprite_cache_t, 1);
+  for (int s = 0; s < 2; s++) {
+    sprite_set_t *set = &cache->sets[s];
+    set->matrix = matrices[s];
+    set->sprites = g_new0(sprite_t, n);
+    for (guint i = 0; i < n; i++) {
+      if (!sprite_make(gst_video_overlay_composition_get_rectangle(comp, i), matrices[s],
+                       &set->sprites[i])) {
+        cache_free(cache); /* an odd rectangle: GStreamer's blend handles it */
+        return;
+      }
+      set->n++;
+    }
+  }
+  gst_mini_object_set_qdata(GST_MINI_OBJECT(comp), cache_quark(), cache, cache_free);
+}
+
+/* dst = pm + dst * (255 - a) / 255, rounded, over one row. */
+static inline void blend_row(guint8 *dst, const guint8 *pm, const guint8 *a, int n) {
+  for (int i = 0; i < n; i++) {
+    unsigned v = (unsigned)dst[i] * (255u - a[i]) + 128u;
+    dst[i] = (guint8)(pm[i] + ((v + (v >> 8)) >> 8));
+  }
+}
+
+/* Blends the part of `s` that lies inside the frame. */
+static void sprite_blend(const sprite_t *s, GstVideoFrame *frame) {
+  int fw = GST_VIDEO_FRAME_WIDTH(frame), fh = GST_VIDEO_FRAME_HEIGHT(frame);
+  int x0 = MAX(s->x, 0), y0 = MAX(s->y, 0);
+  int x1 = MIN(s->x + s->w, fw & ~1), y1 = MIN(s->y + s->h, fh & ~1);
+  if (x0 >= x1 || y0 >= y1)
+    return;
+  int n = x1 - x0, sx = x0 - s->x;
+  guint8 *yp = GST_VIDEO_FRAME_COMP_DATA(frame, 0);
+  int ys = GST_VIDEO_FRAME_COMP_STRIDE(frame, 0);
+  for (int y = y0; y < y1; y++) {
+    int row = (y - s->y) * s->w + sx;
+    blend_row(yp + (gsize)y * ys + x0, s->luma_pm + row, s->luma_a + row, n);
+  }
+  int cw = s->w / 2;
+  for (int c = 1; c <= 2; c++) {
+    guint8 *cp = GST_VIDEO_FRAME_COMP_DATA(frame, c);
+    int cs = GST_VIDEO_FRAME_COMP_STRIDE(frame, c);
+    const guint8 *pm = c == 1 ? s->u_pm : s->v_pm;
+    for (int y = y0 / 2; y < y1 / 2; y++) {
+      int row = (y - s->y / 2) * cw + sx / 2;
+      blend_row(cp + (gsize)y * cs + x0 / 2, pm + row, s->chroma_a + row, n / 2);
+    }
+  }
+}
+
+gboolean overlay_blend(GstVideoOverlayComposition *comp, GstVideoFrame *frame) {
+  const GstVideoInfo *info = &frame->info;
+  sprite_cache_t *cache = gst_mini_object_get_qdata(GST_MINI_OBJECT(comp), cache_quark());
+  const sprite_set_t *set = NULL;
+  if (cache != NULL && GST_VIDEO_INFO_FORMAT(info) == GST_VIDEO_FORMAT_I420 &&
+      info->colorimetry.range != GST_VIDEO_COLOR_RANGE_0_255) {
+    for (int s = 0; s < 2; s++)
+      if (cache->sets[s].matrix == info->colorimetry.matrix)
+        set = &cache->sets[s];
+  }
+  if (set == NULL)
+    return gst_video_overlay_composition_blend(comp, frame);
+  for (guint i = 0; i < set->n; i++)
+    sprite_blend(&set->sprites[i], frame);
+  return TRUE;
+}
