@@ -51,6 +51,29 @@ rtmp_server_t *rtmp_server_new(const char *bind_addr, guint16 port, const char *
                                void *user, GError **err);
 /* Closes every connection (publish_stop is called if one was live). NULL is a no-op. */
 void rtmp_server_free(rtmp_server_t *srv);
+/* Limits on what peers may cost us; the defaults (in parentheses) are what
+ * rtmp_server_new() starts with. */
+typedef struct {
+  guint max_connections;         /* open at once; more are closed on accept (16) */
+  guint32 max_message_size;      /* a larger RTMP message closes the connection (4 MiB) */
+  guint max_chunk_streams;       /* distinct chunk stream ids per connection (64) */
+  gsize max_pending_bytes;       /* unfinished messages per connection (8 MiB) */
+  gsize max_output_bytes;        /* replies the peer has not read; more closes it (1 MiB) */
+  guint handshake_timeout_ms;    /* from accept to handshake done (10 s) */
+  guint idle_timeout_ms;         /* no input on a connection that is not live (30 s) */
+  guint publish_idle_timeout_ms; /* no input from the live publisher while we read (60 s) */
+  guint close_flush_timeout_ms;  /* a refused peer gets this long to read why (2 s) */
+  /* A right-key publish replaces a live publisher that has sent nothing for
+   * this long: a phone reconnecting after a network switch leaves a
+   * half-open connection behind (5 s; 0: never, the new one is refused). */
+  guint publisher_takeover_ms;
+} rtmp_server_limits_t;
+
+void rtmp_server_limits_init(rtmp_server_limits_t *limits);
+/* Replaces the limits (copied). Timeouts apply at once; message, chunk
+ * stream and pending sizes to connections accepted afterwards. */
+void rtmp_server_set_limits(rtmp_server_t *srv, const rtmp_server_limits_t *limits);
+
 /* The port actually bound. */
 guint16 rtmp_server_port(const rtmp_server_t *srv);
 void rtmp_server_get_stats(const rtmp_server_t *srv, rtmp_server_stats_t *out);
