@@ -4,4 +4,7 @@ set(STREAM_SOURCES
   ${CMAKE_SOURCE_DIR}/stream/rtmp_chunk.c
   ${CMAKE_SOURCE_DIR}/stream/rtmp_conn.c
   ${CMAKE_SOURCE_DIR}/stream/rtmp_server.c
+  ${CMAKE_SOURCE_DIR}/stream/hls.c
+  ${CMAKE_SOURCE_DIR}/stream/pipeline.c
+  ${CMAKE_SOURCE_DIR}/stream/pipeline_build.c
 )

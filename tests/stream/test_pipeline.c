@@ -1,0 +1,202 @@
+/* test_pipeline.c — the media pipeline fed FLV tags directly (no RTMP).
+ *
+ * Pushes a real H.264/AAC FLV clip made by scripts/fake-phone.sh through
+ * pipeline_push_flv as fast as back-pressure allows, then checks the live
+ * playlist, the segments on disk, the stream clock, and that a second
+ * publish continues the same timeline behind a discontinuity.
+ */
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <string.h>
+
+#include "overlay/overlay.h"
+#include "stream/pipeline.h"
+
+typedef struct {
+  guint8 *data;
+  gsize len;
+} clip_t;
+
+static clip_t make_clip(const char *size, int seconds) {
+  const char *src = g_getenv("TOURCAST_SOURCE_DIR");
+  g_assert_nonnull(src);
+  char *script = g_build_filename(src, "scripts", "fake-phone.sh", NULL);
+  char *dur = g_strdup_printf("%d", seconds);
+  char *argv[] = {script, "-k", "-d", dur, "-s", (char *)size, NULL};
+  char *out = NULL;
+  int status = 0;
+  GError *err = NULL;
+  g_assert_true(
+      g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status, &err));
+  g_assert_no_error(err);
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  clip_t c = {0};
+  g_assert_true(g_file_get_contents(g_strstrip(out), (char **)&c.data, &c.len, NULL));
+  g_free(out);
+  g_free(dur);
+  g_free(script);
+  return c;
+}
+
+static void run_loop_until(gboolean (*done)(pipeline_t *), pipeline_t *p, int timeout_s) {
+  gint64 deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+  while (!done(p)) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    if (!g_main_context_iteration(NULL, FALSE))
+      g_usleep(2000);
+  }
+}
+
+static gboolean can_accept(pipeline_t *p) {
+  return pipeline_can_accept(p);
+}
+
+static gboolean idle(pipeline_t *p) {
+  return !pipeline_busy(p);
+}
+
+/* Feeds the clip as rtmp_server would: the 13-byte header, then whole tags. */
+static void push_clip(pipeline_t *p, const clip_t *c) {
+  g_assert_cmpuint(c->len, >, 13);
+  g_assert_true(memcmp(c->data, "FLV", 3) == 0);
+  pipeline_push_flv(p, 0, 0, c->data, 13);
+  gsize off = 13;
+  while (off + 11 <= c->len) {
+    const guint8 *t = c->data + off;
+    gsize body = ((gsize)t[1] << 16) | ((gsize)t[2] << 8) | t[3];
+    guint32 ts = ((guint32)t[7] << 24) | ((guint32)t[4] << 16) | ((guint32)t[5] << 8) | t[6];
+    gsize whole = 11 + body + 4;
+    g_assert_cmpuint(off + whole, <=, c->len);
+    run_loop_until(can_accept, p, 30);
+    pipeline_push_flv(p, t[0], ts, t, whole);
+    off += whole;
+  }
+}
+
+static char *read_playlist(const char *dir) {
+  char *path = g_build_filename(dir, "index.m3u8", NULL);
+  char *text = NULL;
+  g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+  g_free(path);
+  return text;
+}
+
+static double listed_seconds(const char *text, int *count) {
+  double total = 0;
+  *count = 0;
+  for (const char *l = strstr(text, "#EXTINF:"); l != NULL; l = strstr(l + 1, "#EXTINF:")) {
+    total += g_ascii_strtod(l + 8, NULL);
+    (*count)++;
+  }
+  return total;
+}
+
+static void test_two_sessions_one_timeline(void) {
+  clip_t clip = make_clip("640x360", 4);
+  char *dir = g_dir_make_tmp("tourcast-pipe-XXXXXX", NULL);
+  overlay_t *ov = overlay_new(720, 1280);
+  overlay_card_t card = {.title = "测试", .product_line = "水蜜桃 ¥12.80/斤"};
+  g_assert_true(overlay_render(ov, &card, NULL));
+  pipeline_config_t cfg = {720, 1280, 30, 1500, 1000, dir, ov};
+  GError *err = NULL;
+  pipeline_t *p = pipeline_new(&cfg, &err);
+  g_assert_no_error(err);
+  g_assert_cmpint(pipeline_stream_ms(p), ==, -1);
+
+  g_assert_true(pipeline_begin(p, &err));
+  push_clip(p, &clip);
+  pipeline_end(p);
+  run_loop_until(idle, p, 60);
+
+  char *text = read_playlist(dir);
+  int n = 0;
+  double secs = listed_seconds(text, &n);
+  g_assert_cmpfloat(secs, >, 3.6);
+  g_assert_cmpfloat(secs, <, 4.4);
+  g_assert_nonnull(strstr(text, "#EXT-X-PROGRAM-DATE-TIME:"));
+  g_assert_null(strstr(text, "#EXT-X-DISCONTINUITY"));
+  gint64 first_end = pipeline_stream_ms(p);
+  g_assert_cmpint(first_end, >, 3800);
+  g_assert_cmpint(first_end, <, 4100);
+  g_assert_cmpint(pipeline_epoch_unix_ms(p), >, 0);
+  g_free(text);
+
+  /* The same phone again: the timeline goes on, never back. */
+  g_assert_true(pipeline_begin(p, &err));
+  push_clip(p, &clip);
+  pipeline_end(p);
+  run_loop_until(idle, p, 60);
+  text = read_playlist(dir);
+  g_assert_nonnull(strstr(text, "#EXT-X-DISCONTINUITY\n"));
+  g_assert_nonnull(strstr(text, "s2-00000.ts"));
+  g_assert_cmpint(pipeline_stream_ms(p), >, first_end + 3800);
+
+  pipeline_stats_t st;
+  pipeline_get_stats(p, &st);
+  g_assert_cmpuint(st.sessions, ==, 2);
+  g_assert_cmpuint(st.errors, ==, 0);
+  g_assert_false(st.live);
+  g_assert_cmpuint(st.frames_out, >=, 2 * 4 * 30 - 4);
+  g_assert_cmpuint(st.segments, >=, 8);
+  g_free(text);
+
+  pipeline_free(p);
+  overlay_free(ov);
+  char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+  g_assert_cmpint(system(cmd), ==, 0);
+  g_free(cmd);
+  g_free(dir);
+  g_free(clip.data);
+}
+
+/* Garbage instead of H.264 ends the session with an error, not a crash, and
+ * the next publish works. */
+static void test_garbage_then_recovery(void) {
+  clip_t clip = make_clip("640x360", 2);
+  char *dir = g_dir_make_tmp("tourcast-pipe-XXXXXX", NULL);
+  overlay_t *ov = overlay_new(720, 1280);
+  pipeline_config_t cfg = {720, 1280, 30, 1000, 1000, dir, ov};
+  pipeline_t *p = pipeline_new(&cfg, NULL);
+  g_assert_true(pipeline_begin(p, NULL));
+  /* Well-framed FLV video tags (keyframe, AVC NALU) whose payload is junk. */
+  guint8 tag[11 + 4096 + 4] = {9};
+  gsize body = 4096;
+  tag[1] = (guint8)(body >> 16), tag[2] = (guint8)(body >> 8), tag[3] = (guint8)body;
+  tag[11] = 0x17, tag[12] = 0x01;
+  for (gsize i = 16; i < 11 + body; i++)
+    tag[i] = (guint8)(i * 131 + 7);
+  tag[11 + body + 3] = (guint8)(11 + body), tag[11 + body + 2] = (guint8)((11 + body) >> 8);
+  pipeline_push_flv(p, 0, 0, (const guint8 *)"FLV\x01\x05\0\0\0\x09\0\0\0\0", 13);
+  for (guint32 ts = 0; ts < 1000; ts += 33) {
+    tag[4] = (guint8)(ts >> 16), tag[5] = (guint8)(ts >> 8), tag[6] = (guint8)ts;
+    pipeline_push_flv(p, 9, ts, tag, sizeof tag);
+  }
+  pipeline_end(p);
+  run_loop_until(idle, p, 30);
+
+  g_assert_true(pipeline_begin(p, NULL));
+  push_clip(p, &clip);
+  pipeline_end(p);
+  run_loop_until(idle, p, 60);
+  char *text = read_playlist(dir);
+  int n = 0;
+  g_assert_cmpfloat(listed_seconds(text, &n), >, 1.5);
+  g_free(text);
+  pipeline_free(p);
+  overlay_free(ov);
+  char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+  g_assert_cmpint(system(cmd), ==, 0);
+  g_free(cmd);
+  g_free(dir);
+  g_free(clip.data);
+}
+
+int main(int argc, char **argv) {
+  gst_init(&argc, &argv);
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/pipeline/two-sessions-one-timeline", test_two_sessions_one_timeline);
+  g_test_add_func("/pipeline/garbage-then-recovery", test_garbage_then_recovery);
+  int rc = g_test_run();
+  gst_deinit();
+  return rc;
+}
