@@ -70,11 +70,13 @@ static void session_teardown_worker(gpointer data, gpointer user);
 
 pipeline_t *pipeline_new(const pipeline_config_t *cfg, GError **err) {
   GST_DEBUG_CATEGORY_INIT(pipeline_debug, "tourcast-pipeline", 0, "tourcast media pipeline");
-  if (!pipeline_build_check_elements(err))
+  const char *decoder = cfg->h264_decoder ? cfg->h264_decoder : "avdec_h264";
+  if (!pipeline_build_check_elements(decoder, err))
     return NULL;
   pipeline_t *p = g_new0(pipeline_t, 1);
   p->cfg = *cfg;
   p->cfg.live_dir = g_strdup(cfg->live_dir);
+  p->cfg.h264_decoder = g_strdup(decoder);
   p->playlist = hls_playlist_new(cfg->live_dir, PLAYLIST_WINDOW, (guint)cfg->segment_ms);
   p->teardown = g_thread_pool_new(session_teardown_worker, NULL, 1, FALSE, NULL);
   atomic_init(&p->stream_ms, -1);
@@ -356,6 +358,7 @@ gboolean pipeline_begin(pipeline_t *p, GError **err) {
       .live_dir = p->cfg.live_dir,
       .session_id = s->id,
       .appsrc_max_bytes = APPSRC_MAX_BYTES,
+      .h264_decoder = p->cfg.h264_decoder,
   };
   if (!pipeline_build_session(&bp, &s->el, err)) {
     g_mutex_clear(&s->cut_lock);
@@ -439,6 +442,7 @@ void pipeline_free(pipeline_t *p) {
   g_thread_pool_free(p->teardown, FALSE, TRUE);
   hls_playlist_free(p->playlist);
   g_free((char *)p->cfg.live_dir);
+  g_free((char *)p->cfg.h264_decoder);
   g_free(p);
 }
 

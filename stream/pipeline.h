@@ -26,6 +26,10 @@ typedef struct {
   int segment_ms;
   const char *live_dir; /* where segments and index.m3u8 go; copied */
   overlay_t *overlay;   /* borrowed; must outlive the pipeline */
+  /* H.264 decoder element; NULL: avdec_h264. (openh264dec lets valgrind run
+   * the pipeline: libavcodec pulls in libhwy, whose constructor uses an
+   * instruction valgrind 3.19 cannot decode.) Copied. */
+  const char *h264_decoder;
 } pipeline_config_t;
 
 typedef struct {

@@ -10,21 +10,26 @@
 #include <gst/app/gstappsrc.h>
 
 static const char *const needed_factories[] = {
-    "appsrc",    "flvdemux",   "queue",   "h264parse", "avdec_h264", "videoconvert",  "videoscale",
-    "videorate", "capsfilter", "x264enc", "aacparse",  "mpegtsmux",  "multifilesink", "fakesink",
+    "appsrc",     "flvdemux", "queue",    "h264parse", "videoconvert",  "videoscale", "videorate",
+    "capsfilter", "x264enc",  "aacparse", "mpegtsmux", "multifilesink", "fakesink",
 };
 
-gboolean pipeline_build_check_elements(GError **err) {
-  for (gsize i = 0; i < G_N_ELEMENTS(needed_factories); i++) {
-    GstElementFactory *f = gst_element_factory_find(needed_factories[i]);
-    if (f == NULL) {
-      g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-                  "GStreamer element '%s' is missing (run scripts/setup.sh)", needed_factories[i]);
-      return FALSE;
-    }
-    gst_object_unref(f);
+static gboolean have_factory(const char *name, GError **err) {
+  GstElementFactory *f = gst_element_factory_find(name);
+  if (f == NULL) {
+    g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                "GStreamer element '%s' is missing (run scripts/setup.sh)", name);
+    return FALSE;
   }
+  gst_object_unref(f);
   return TRUE;
+}
+
+gboolean pipeline_build_check_elements(const char *h264_decoder, GError **err) {
+  for (gsize i = 0; i < G_N_ELEMENTS(needed_factories); i++)
+    if (!have_factory(needed_factories[i], err))
+      return FALSE;
+  return have_factory(h264_decoder, err);
 }
 
 /* A bounded queue: enough to ride out encoder latency, small enough that a
@@ -173,8 +178,8 @@ gboolean pipeline_build_session(const session_build_params_t *bp, session_elemen
    * into freshly allocated memory first. One thread: a phone's 720p-1080p
    * stream decodes on one core with room to spare, and frame threads add a
    * frame of latency each. */
-  GstElement *dec = gst_element_factory_make("avdec_h264", NULL);
-  if (dec)
+  GstElement *dec = gst_element_factory_make(bp->h264_decoder, NULL);
+  if (dec && g_object_class_find_property(G_OBJECT_GET_CLASS(dec), "direct-rendering"))
     g_object_set(dec, "direct-rendering", FALSE, "max-threads", 1, NULL);
   /* The overlay is blended in place by a probe on size_caps' src pad (see
    * pipeline.c); videorate comes after it because it keeps a reference to

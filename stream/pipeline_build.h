@@ -15,6 +15,7 @@ typedef struct {
   const char *live_dir;
   guint session_id;
   guint appsrc_max_bytes;
+  const char *h264_decoder; /* element factory name */
 } session_build_params_t;
 
 /* Borrowed pointers into `pipe`, which owns them all. */
@@ -26,7 +27,7 @@ typedef struct {
 } session_elements_t;
 
 /* TRUE when every element factory the pipeline uses is installed. */
-gboolean pipeline_build_check_elements(GError **err);
+gboolean pipeline_build_check_elements(const char *h264_decoder, GError **err);
 
 /* Builds a session pipeline in the NULL state. The demuxer's pads are linked
  * as they appear (video to the encoder chain; AAC audio to the muxer; any

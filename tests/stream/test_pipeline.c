@@ -97,7 +97,7 @@ static void test_two_sessions_one_timeline(void) {
   overlay_t *ov = overlay_new(720, 1280);
   overlay_card_t card = {.title = "测试", .product_line = "水蜜桃 ¥12.80/斤"};
   g_assert_true(overlay_render(ov, &card, NULL));
-  pipeline_config_t cfg = {720, 1280, 30, 1500, 1000, dir, ov};
+  pipeline_config_t cfg = {720, 1280, 30, 1500, 1000, dir, ov, NULL};
   GError *err = NULL;
   pipeline_t *p = pipeline_new(&cfg, &err);
   g_assert_no_error(err);
@@ -155,7 +155,7 @@ static void test_garbage_then_recovery(void) {
   clip_t clip = make_clip("640x360", 2);
   char *dir = g_dir_make_tmp("tourcast-pipe-XXXXXX", NULL);
   overlay_t *ov = overlay_new(720, 1280);
-  pipeline_config_t cfg = {720, 1280, 30, 1000, 1000, dir, ov};
+  pipeline_config_t cfg = {720, 1280, 30, 1000, 1000, dir, ov, NULL};
   pipeline_t *p = pipeline_new(&cfg, NULL);
   g_assert_true(pipeline_begin(p, NULL));
   /* Well-framed FLV video tags (keyframe, AVC NALU) whose payload is junk. */

@@ -1,0 +1,450 @@
+/* main.c — tourcast's wiring: options, the data dir, and handing modules to each other.
+ *
+ * Everything here runs on the one GLib control loop. No protocol, media or
+ * storage logic lives in this file; it only connects the RTMP ingest to the
+ * pipeline, the pipeline and overlay to the HTTP server, and starts the loop.
+ */
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+
+#include "overlay/overlay.h"
+#include "stream/pipeline.h"
+#include "stream/rtmp_server.h"
+#include "ws/http_server.h"
+
+typedef struct {
+  char *data_dir;
+  int http_port, rtmp_port;
+  char *stream_key, *leader_token;
+  char **restream;
+  int width, height, fps, bitrate, segment_ms;
+  char *bind;
+  char *title;
+  gboolean version;
+  gboolean print_layout;
+  char *h264_decoder;
+} options_t;
+
+typedef struct {
+  options_t opt;
+  GMainLoop *loop;
+  overlay_t *overlay;
+  pipeline_t *pipeline;
+  rtmp_server_t *rtmp;
+  http_server_t *http;
+  char *live_dir;
+} app_t;
+
+/* ---- options ---- */
+
+static gboolean parse_options(int argc, char **argv, options_t *o, GError **err) {
+  *o = (options_t){
+      .http_port = 8080,
+      .rtmp_port = 1935,
+      .width = 720,
+      .height = 1280,
+      .fps = 30,
+      .bitrate = 2500,
+      .segment_ms = 1000,
+  };
+  GOptionEntry entries[] = {
+      {"data", 0, 0, G_OPTION_ARG_FILENAME, &o->data_dir,
+       "Data directory (default ./tourcast-data)", "DIR"},
+      {"http-port", 0, 0, G_OPTION_ARG_INT, &o->http_port, "HTTP/WebSocket port (8080)", "PORT"},
+      {"rtmp-port", 0, 0, G_OPTION_ARG_INT, &o->rtmp_port, "RTMP ingest port (1935)", "PORT"},
+      {"stream-key", 0, 0, G_OPTION_ARG_STRING, &o->stream_key,
+       "Stream key the publisher must use (default: generated once, kept in the data dir)", "KEY"},
+      {"leader-token", 0, 0, G_OPTION_ARG_STRING, &o->leader_token,
+       "Token for leader-only actions (default: generated once, kept in the data dir)", "TOKEN"},
+      {"restream", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->restream,
+       "Also push the overlaid output to this RTMP URL (repeatable)", "URL"},
+      {"width", 0, 0, G_OPTION_ARG_INT, &o->width, "Output width (720)", "PX"},
+      {"height", 0, 0, G_OPTION_ARG_INT, &o->height, "Output height (1280)", "PX"},
+      {"fps", 0, 0, G_OPTION_ARG_INT, &o->fps, "Output frame rate (30)", "FPS"},
+      {"bitrate", 0, 0, G_OPTION_ARG_INT, &o->bitrate, "Output video bitrate in kbit/s (2500)",
+       "KBPS"},
+      {"segment-ms", 0, 0, G_OPTION_ARG_INT, &o->segment_ms, "HLS segment length in ms (1000)",
+       "MS"},
+      {"bind", 0, 0, G_OPTION_ARG_STRING, &o->bind, "Address to listen on (all interfaces)",
+       "ADDR"},
+      {"title", 0, 0, G_OPTION_ARG_STRING, &o->title, "Show title on the overlay", "TEXT"},
+      {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL},
+      {"h264-decoder", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->h264_decoder,
+       "GStreamer H.264 decoder element (avdec_h264; openh264dec runs under valgrind)", "NAME"},
+      {"print-layout", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->print_layout,
+       "Print the overlay layout for --width/--height and exit (for tests)", NULL},
+      {NULL, 0, 0, 0, NULL, NULL, NULL},
+  };
+  GOptionContext *ctx =
+      g_option_context_new("- livestream companion server for group-buying tours");
+  g_option_context_set_summary(ctx,
+                               "Relays a phone's RTMP feed with product overlays as live HLS.\n"
+                               "Publish to rtmp://HOST:RTMP_PORT/live/STREAM_KEY; viewers open "
+                               "http://HOST:HTTP_PORT/.");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_add_group(ctx, gst_init_get_option_group());
+  gboolean ok = g_option_context_parse(ctx, &argc, &argv, err);
+  g_option_context_free(ctx);
+  if (!ok)
+    return FALSE;
+  if (o->data_dir == NULL)
+    o->data_dir = g_strdup("./tourcast-data");
+  if (o->title == NULL)
+    o->title = g_strdup("源头好物直播间");
+
+  const char *bad = NULL;
+  if (o->http_port < 0 || o->http_port > 65535 || o->rtmp_port < 0 || o->rtmp_port > 65535)
+    bad = "ports must be 0..65535";
+  else if (o->width < 160 || o->width > 3840 || o->height < 160 || o->height > 3840 ||
+           o->width % 2 || o->height % 2)
+    bad = "--width/--height must be even and 160..3840";
+  else if (o->fps < 1 || o->fps > 60)
+    bad = "--fps must be 1..60";
+  else if (o->bitrate < 100 || o->bitrate > 20000)
+    bad = "--bitrate must be 100..20000 kbit/s";
+  else if (o->segment_ms < 500 || o->segment_ms > 10000)
+    bad = "--segment-ms must be 500..10000";
+  if (bad != NULL) {
+    g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s", bad);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void options_clear(options_t *o) {
+  g_free(o->data_dir);
+  g_free(o->stream_key);
+  g_free(o->leader_token);
+  g_strfreev(o->restream);
+  g_free(o->bind);
+  g_free(o->title);
+  g_free(o->h264_decoder);
+}
+
+/* ---- secrets kept in the data dir ---- */
+
+/* A secret a person can type on a phone: no 0/o/1/l lookalikes. */
+static char *random_secret(int len) {
+  static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+  guint8 raw[64];
+  g_assert(len <= (int)sizeof raw);
+  if (getrandom(raw, (size_t)len, 0) != len)
+    g_error("getrandom failed: %s", g_strerror(errno));
+  char *s = g_malloc((gsize)len + 1);
+  for (int i = 0; i < len; i++)
+    s[i] = alphabet[raw[i] % (sizeof alphabet - 1)];
+  s[len] = '\0';
+  return s;
+}
+
+/* Returns the secret stored in data_dir/name, creating it (mode 0600) on
+ * first run. An explicit value from the command line wins and is not stored. */
+static char *load_secret(const char *data_dir, const char *name, const char *given, int len,
+                         GError **err) {
+  if (given != NULL && *given != '\0')
+    return g_strdup(given);
+  char *path = g_build_filename(data_dir, name, NULL);
+  char *value = NULL;
+  if (g_file_get_contents(path, &value, NULL, NULL)) {
+    g_strstrip(value);
+    if (*value != '\0')
+      goto out;
+    g_clear_pointer(&value, g_free);
+  }
+  value = random_secret(len);
+  char *line = g_strconcat(value, "\n", NULL);
+  if (!g_file_set_contents_full(path, line, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, err))
+    g_clear_pointer(&value, g_free);
+  g_free(line);
+out:
+  g_free(path);
+  return value;
+}
+
+/* ---- the glue between modules ---- */
+
+static void on_publish_start(void *user, const char *key) {
+  app_t *app = user;
+  GError *err = NULL;
+  g_message("publisher live");
+  if (!pipeline_begin(app->pipeline, &err)) {
+    g_warning("cannot start the pipeline: %s", err->message);
+    g_clear_error(&err);
+  }
+}
+
+static void on_flv_data(void *user, guint8 tag_type, guint32 ts, const guint8 *data, gsize len) {
+  app_t *app = user;
+  pipeline_push_flv(app->pipeline, tag_type, ts, data, len);
+}
+
+static void on_publish_stop(void *user) {
+  app_t *app = user;
+  g_message("publisher gone");
+  pipeline_end(app->pipeline);
+}
+
+static gboolean on_can_accept(void *user) {
+  app_t *app = user;
+  return pipeline_can_accept(app->pipeline);
+}
+
+static char *healthz_json(void *user) {
+  app_t *app = user;
+  rtmp_server_stats_t rs;
+  rtmp_server_get_stats(app->rtmp, &rs);
+  return g_strdup_printf("{\"ok\":true,\"version\":\"%s\",\"publisher_live\":%s,"
+                         "\"stream_ms\":%" G_GINT64_FORMAT "}\n",
+                         TOURCAST_VERSION, rs.publishing ? "true" : "false",
+                         MAX(pipeline_stream_ms(app->pipeline), 0));
+}
+
+static void metric(GString *s, const char *name, const char *type, const char *help,
+                   const char *labels, double value) {
+  g_string_append_printf(s, "# HELP %s %s\n# TYPE %s %s\n%s%s %.15g\n", name, help, name, type,
+                         name, labels ? labels : "", value);
+}
+
+static char *metrics_text(void *user) {
+  app_t *app = user;
+  rtmp_server_stats_t rs;
+  pipeline_stats_t ps;
+  rtmp_server_get_stats(app->rtmp, &rs);
+  pipeline_get_stats(app->pipeline, &ps);
+  GString *s = g_string_new(NULL);
+  metric(s, "tourcast_publisher_live", "gauge", "1 while a publisher is live.", NULL,
+         rs.publishing);
+  metric(s, "tourcast_stream_ms", "gauge", "The stream clock: ms of output video in this show.",
+         NULL, (double)MAX(ps.stream_ms, 0));
+  metric(s, "tourcast_rtmp_connections_open", "gauge", "Open RTMP connections.", NULL,
+         rs.connections_open);
+  metric(s, "tourcast_rtmp_connections_accepted_total", "counter", "RTMP connections accepted.",
+         NULL, (double)rs.connections_accepted);
+  metric(s, "tourcast_rtmp_connections_rejected_total", "counter",
+         "RTMP connections refused or closed on bad input.", NULL, (double)rs.connections_rejected);
+  metric(s, "tourcast_rtmp_bytes_in_total", "counter", "Bytes read from RTMP sockets.", NULL,
+         (double)rs.bytes_in);
+  metric(s, "tourcast_pipeline_sessions_total", "counter", "Publishes handled.", NULL,
+         (double)ps.sessions);
+  metric(s, "tourcast_pipeline_errors_total", "counter", "Publishes that ended on a media error.",
+         NULL, (double)ps.errors);
+  metric(s, "tourcast_frames_out_total", "counter", "Frames sent to the encoder.", NULL,
+         (double)ps.frames_out);
+  metric(s, "tourcast_hls_segments_total", "counter", "Segments added to the live playlist.", NULL,
+         (double)ps.segments);
+  double n = ps.latency_count ? (double)ps.latency_count : 1.0;
+  g_string_append(s, "# HELP tourcast_hls_added_latency_ms From a frame's arrival over RTMP to "
+                     "the playlist listing its segment, for the first and last frame of a "
+                     "segment.\n# TYPE tourcast_hls_added_latency_ms gauge\n");
+  g_string_append_printf(
+      s,
+      "tourcast_hls_added_latency_ms{frame=\"first\",stat=\"last\"} %" G_GINT64_FORMAT "\n"
+      "tourcast_hls_added_latency_ms{frame=\"first\",stat=\"max\"} %" G_GINT64_FORMAT "\n"
+      "tourcast_hls_added_latency_ms{frame=\"first\",stat=\"mean\"} %.1f\n"
+      "tourcast_hls_added_latency_ms{frame=\"last\",stat=\"last\"} %" G_GINT64_FORMAT "\n"
+      "tourcast_hls_added_latency_ms{frame=\"last\",stat=\"max\"} %" G_GINT64_FORMAT "\n"
+      "tourcast_hls_added_latency_ms{frame=\"last\",stat=\"mean\"} %.1f\n",
+      ps.latency_first_ms, ps.latency_first_max_ms, ps.latency_first_sum_ms / n, ps.latency_last_ms,
+      ps.latency_last_max_ms, ps.latency_last_sum_ms / n);
+  return g_string_free(s, FALSE);
+}
+
+static gboolean on_signal(gpointer user) {
+  app_t *app = user;
+  g_message("stopping");
+  g_main_loop_quit(app->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* The address to print in URLs: the bind address, or the first non-loopback
+ * IPv4 address when listening on all interfaces. */
+static char *public_host(const char *bind) {
+  if (bind != NULL && *bind != '\0' && strcmp(bind, "0.0.0.0") != 0)
+    return g_strdup(bind);
+  struct ifaddrs *ifs = NULL;
+  char *host = NULL;
+  if (getifaddrs(&ifs) == 0) {
+    for (struct ifaddrs *i = ifs; i != NULL && host == NULL; i = i->ifa_next) {
+      if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+        continue;
+      char buf[INET_ADDRSTRLEN];
+      const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)i->ifa_addr;
+      if (inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf) && !g_str_has_prefix(buf, "127."))
+        host = g_strdup(buf);
+    }
+    freeifaddrs(ifs);
+  }
+  return host ? host : g_strdup("127.0.0.1");
+}
+
+static void print_banner(const app_t *app) {
+  char *host = public_host(app->opt.bind);
+  guint16 rtmp_port = rtmp_server_port(app->rtmp);
+  int http_port = http_server_port(app->http);
+  printf("tourcast %s is live-ready\n"
+         "  publish (phone app): rtmp://%s:%u/live   stream key: %s\n"
+         "    one-line URL:      rtmp://%s:%u/live/%s\n"
+         "  viewers:             http://%s:%d/\n"
+         "  leader console:      http://%s:%d/leader?token=%s\n"
+         "  live playlist:       http://%s:%d/live/index.m3u8\n"
+         "  data:                %s\n",
+         TOURCAST_VERSION, host, rtmp_port, app->opt.stream_key, host, rtmp_port,
+         app->opt.stream_key, host, http_port, host, http_port, app->opt.leader_token, host,
+         http_port, app->opt.data_dir);
+  fflush(stdout);
+  g_free(host);
+}
+
+/* ---- start and stop ---- */
+
+static gboolean app_start(app_t *app, GError **err) {
+  options_t *o = &app->opt;
+  if (g_mkdir_with_parents(o->data_dir, 0700) != 0) {
+    g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot create %s: %s",
+                o->data_dir, g_strerror(errno));
+    return FALSE;
+  }
+  char *key = load_secret(o->data_dir, "stream_key", o->stream_key, 12, err);
+  if (key == NULL)
+    return FALSE;
+  g_free(o->stream_key);
+  o->stream_key = key;
+  char *token = load_secret(o->data_dir, "leader_token", o->leader_token, 24, err);
+  if (token == NULL)
+    return FALSE;
+  g_free(o->leader_token);
+  o->leader_token = token;
+
+  app->live_dir = g_build_filename(o->data_dir, "live", NULL);
+  if (g_mkdir_with_parents(app->live_dir, 0755) != 0) {
+    g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot create %s",
+                app->live_dir);
+    return FALSE;
+  }
+  if (o->restream != NULL)
+    g_warning("--restream is accepted but not pushed yet: restreaming arrives with the "
+              "resilience work (issue 5)");
+
+  app->overlay = overlay_new(o->width, o->height);
+  overlay_card_t card = {.title = o->title, .product_line = "今日推荐：阳山水蜜桃 ¥12.80/斤"};
+  if (!overlay_render(app->overlay, &card, err))
+    return FALSE;
+
+  pipeline_config_t pc = {
+      .width = o->width,
+      .height = o->height,
+      .fps = o->fps,
+      .bitrate_kbps = o->bitrate,
+      .segment_ms = o->segment_ms,
+      .live_dir = app->live_dir,
+      .overlay = app->overlay,
+      .h264_decoder = o->h264_decoder,
+  };
+  app->pipeline = pipeline_new(&pc, err);
+  if (app->pipeline == NULL)
+    return FALSE;
+
+  rtmp_server_callbacks_t rcb = {
+      .publish_start = on_publish_start,
+      .flv_data = on_flv_data,
+      .publish_stop = on_publish_stop,
+      .can_accept = on_can_accept,
+  };
+  app->rtmp =
+      rtmp_server_new(o->bind, (guint16)o->rtmp_port, "live", o->stream_key, &rcb, app, err);
+  if (app->rtmp == NULL)
+    return FALSE;
+
+  http_server_config_t hc = {
+      .bind_addr = o->bind,
+      .port = (guint16)o->http_port,
+      .live_dir = app->live_dir,
+      .web_dir = TOURCAST_WEB_DIR,
+      .loop = app->loop,
+  };
+  http_server_callbacks_t hcb = {.healthz_json = healthz_json, .metrics_text = metrics_text};
+  app->http = http_server_new(&hc, &hcb, app, err);
+  return app->http != NULL;
+}
+
+/* Stops ingest first, then gives the pipeline up to two seconds to close and
+ * list its last segment before everything is torn down. */
+static void app_stop(app_t *app) {
+  rtmp_server_free(app->rtmp);
+  app->rtmp = NULL;
+  if (app->pipeline != NULL) {
+    gint64 deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+    while (pipeline_busy(app->pipeline) && g_get_monotonic_time() < deadline) {
+      if (!g_main_context_iteration(NULL, FALSE))
+        g_usleep(10000);
+    }
+  }
+  http_server_free(app->http);
+  pipeline_free(app->pipeline);
+  overlay_free(app->overlay);
+  g_free(app->live_dir);
+}
+
+/* Every viewer holds a socket and, while downloading, a file: take all the
+ * descriptors the hard limit allows. */
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      g_message("cannot raise the open file limit: %s", g_strerror(errno));
+  }
+}
+
+int main(int argc, char **argv) {
+  app_t app = {0};
+  GError *err = NULL;
+  signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
+  if (!parse_options(argc, argv, &app.opt, &err)) {
+    fprintf(stderr, "tourcast: %s\nTry 'tourcast --help'.\n", err->message);
+    g_error_free(err);
+    options_clear(&app.opt);
+    return 2;
+  }
+  if (app.opt.version) {
+    printf("tourcast %s\n", TOURCAST_VERSION);
+    options_clear(&app.opt);
+    return 0;
+  }
+  if (app.opt.print_layout) {
+    overlay_layout_t l;
+    overlay_layout_for(app.opt.width, app.opt.height, &l);
+    printf("x=%d y=%d width=%d height=%d accent_x=%d accent_y=%d accent_width=%d "
+           "accent_height=%d\n",
+           l.x, l.y, l.width, l.height, l.accent_x, l.accent_y, l.accent_width, l.accent_height);
+    options_clear(&app.opt);
+    return 0;
+  }
+  gst_init(NULL, NULL);
+  app.loop = g_main_loop_new(NULL, FALSE);
+  int rc = 0;
+  if (app_start(&app, &err)) {
+    g_unix_signal_add(SIGINT, on_signal, &app);
+    g_unix_signal_add(SIGTERM, on_signal, &app);
+    print_banner(&app);
+    g_main_loop_run(app.loop);
+  } else {
+    fprintf(stderr, "tourcast: %s\n", err->message);
+    g_error_free(err);
+    rc = 1;
+  }
+  app_stop(&app);
+  g_main_loop_unref(app.loop);
+  options_clear(&app.opt);
+  return rc;
+}
