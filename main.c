@@ -20,6 +20,8 @@
 #include "stream/pipeline.h"
 #include "stream/rtmp_server.h"
 #include "ws/http_server.h"
+#include "ws/room.h"
+#include "ws/store.h"
 
 typedef struct {
   char *data_dir;
@@ -29,6 +31,8 @@ typedef struct {
   int width, height, fps, bitrate, segment_ms;
   char *bind;
   char *title;
+  int max_connections;
+  int ws_rate;
   gboolean version;
   gboolean print_layout;
   char *h264_decoder;
@@ -41,6 +45,8 @@ typedef struct {
   pipeline_t *pipeline;
   rtmp_server_t *rtmp;
   http_server_t *http;
+  store_t *store;
+  room_t *room;
   char *live_dir;
 } app_t;
 
@@ -55,6 +61,8 @@ static gboolean parse_options(int argc, char **argv, options_t *o, GError **err)
       .fps = 30,
       .bitrate = 2500,
       .segment_ms = 1000,
+      .max_connections = 5000,
+      .ws_rate = 20,
   };
   GOptionEntry entries[] = {
       {"data", 0, 0, G_OPTION_ARG_FILENAME, &o->data_dir,
@@ -77,6 +85,10 @@ static gboolean parse_options(int argc, char **argv, options_t *o, GError **err)
       {"bind", 0, 0, G_OPTION_ARG_STRING, &o->bind, "Address to listen on (all interfaces)",
        "ADDR"},
       {"title", 0, 0, G_OPTION_ARG_STRING, &o->title, "Show title on the overlay", "TEXT"},
+      {"max-connections", 0, 0, G_OPTION_ARG_INT, &o->max_connections,
+       "Most WebSocket connections at once (5000)", "N"},
+      {"ws-rate", 0, 0, G_OPTION_ARG_INT, &o->ws_rate,
+       "Messages a second per WebSocket connection (20; raise only for load tests)", "N"},
       {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL},
       {"h264-decoder", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->h264_decoder,
        "GStreamer H.264 decoder element (avdec_h264; openh264dec runs under valgrind)", "NAME"},
@@ -113,6 +125,10 @@ static gboolean parse_options(int argc, char **argv, options_t *o, GError **err)
     bad = "--bitrate must be 100..20000 kbit/s";
   else if (o->segment_ms < 500 || o->segment_ms > 10000)
     bad = "--segment-ms must be 500..10000";
+  else if (o->max_connections < 1 || o->max_connections > 100000)
+    bad = "--max-connections must be 1..100000";
+  else if (o->ws_rate < 1 || o->ws_rate > 100000)
+    bad = "--ws-rate must be 1..100000";
   if (bad != NULL) {
     g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s", bad);
     return FALSE;
@@ -180,6 +196,7 @@ static void on_publish_start(void *user, const char *key) {
     g_warning("cannot start the pipeline: %s", err->message);
     g_clear_error(&err);
   }
+  room_publisher(app->room, TRUE);
 }
 
 static void on_flv_data(void *user, guint8 tag_type, guint32 ts, const guint8 *data, gsize len) {
@@ -191,6 +208,7 @@ static void on_publish_stop(void *user) {
   app_t *app = user;
   g_message("publisher gone");
   pipeline_end(app->pipeline);
+  room_publisher(app->room, FALSE);
 }
 
 static gboolean on_can_accept(void *user) {
@@ -255,7 +273,64 @@ static char *metrics_text(void *user) {
       "tourcast_hls_added_latency_ms{frame=\"last\",stat=\"mean\"} %.1f\n",
       ps.latency_first_ms, ps.latency_first_max_ms, ps.latency_first_sum_ms / n, ps.latency_last_ms,
       ps.latency_last_max_ms, ps.latency_last_sum_ms / n);
+  room_metrics(app->room, s);
   return g_string_free(s, FALSE);
+}
+
+static gint64 clock_stream_ms(void *user) {
+  return pipeline_stream_ms(((app_t *)user)->pipeline);
+}
+
+static gint64 clock_epoch(void *user) {
+  return pipeline_epoch_unix_ms(((app_t *)user)->pipeline);
+}
+
+static char *json_body(json_t *j, int *status) {
+  if (j == NULL) {
+    *status = 404;
+    return g_strdup("{\"error\":\"not found\"}\n");
+  }
+  char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  char *body = g_strconcat(text ? text : "null", "\n", NULL);
+  free(text);
+  return body;
+}
+
+/* /api/shows, /api/shows/ID/events (public: no phone numbers), and the
+ * leader's picking list /api/shows/ID/orders.csv. */
+static char *api_body(void *user, const http_route_t *route, const char *token, int *status) {
+  app_t *app = user;
+  switch (route->kind) {
+    case HTTP_ROUTE_API_SHOWS:
+      return json_body(store_shows_json(app->store), status);
+    case HTTP_ROUTE_API_EVENTS: {
+      json_t *show = store_show_json(app->store, route->show_id);
+      if (show == NULL)
+        return json_body(NULL, status);
+      json_decref(show);
+      return json_body(store_events_json(app->store, route->show_id), status);
+    }
+    case HTTP_ROUTE_API_ORDERS_CSV: {
+      if (!room_leader_token_ok(app->room, token)) {
+        *status = 403;
+        return g_strdup("{\"error\":\"the leader token is required\"}\n");
+      }
+      json_t *show = store_show_json(app->store, route->show_id);
+      if (show == NULL)
+        return json_body(NULL, status);
+      json_decref(show);
+      GString *csv = g_string_new(NULL);
+      if (!store_orders_csv(app->store, route->show_id, csv)) {
+        g_string_free(csv, TRUE);
+        return NULL;
+      }
+      return g_string_free(csv, FALSE);
+    }
+    default:
+      *status = 404;
+      return g_strdup("{\"error\":\"not found\"}\n");
+  }
 }
 
 static gboolean on_signal(gpointer user) {
@@ -359,6 +434,24 @@ static gboolean app_start(app_t *app, GError **err) {
       .publish_stop = on_publish_stop,
       .can_accept = on_can_accept,
   };
+  char *db = g_build_filename(o->data_dir, "tourcast.db", NULL);
+  app->store = store_open(db, err);
+  g_free(db);
+  if (app->store == NULL)
+    return FALSE;
+  room_config_t rc = {
+      .leader_token = o->leader_token,
+      .show_title = o->title,
+      .max_connections = (guint)o->max_connections,
+      .rate_per_s = (guint)o->ws_rate,
+      .stream_ms = clock_stream_ms,
+      .epoch_unix_ms = clock_epoch,
+      .clock_user = app,
+  };
+  app->room = room_new(&rc, app->store, err);
+  if (app->room == NULL)
+    return FALSE;
+
   app->rtmp =
       rtmp_server_new(o->bind, (guint16)o->rtmp_port, "live", o->stream_key, &rcb, app, err);
   if (app->rtmp == NULL)
@@ -370,8 +463,12 @@ static gboolean app_start(app_t *app, GError **err) {
       .live_dir = app->live_dir,
       .web_dir = TOURCAST_WEB_DIR,
       .loop = app->loop,
+      /* WebSockets plus a margin for page, playlist and segment requests. */
+      .max_connections = (guint)o->max_connections + 1000,
+      .ws = room_endpoint(app->room),
   };
-  http_server_callbacks_t hcb = {.healthz_json = healthz_json, .metrics_text = metrics_text};
+  http_server_callbacks_t hcb = {
+      .healthz_json = healthz_json, .metrics_text = metrics_text, .api = api_body};
   app->http = http_server_new(&hc, &hcb, app, err);
   return app->http != NULL;
 }
@@ -389,6 +486,8 @@ static void app_stop(app_t *app) {
     }
   }
   http_server_free(app->http);
+  room_free(app->room);
+  store_free(app->store);
   pipeline_free(app->pipeline);
   overlay_free(app->overlay);
   g_free(app->live_dir);

@@ -16,7 +16,7 @@ PKGS=(
   # overlay
   libcairo2-dev libpango1.0-dev fonts-noto-cjk libqrencode-dev
   # tests and benchmarks: real publisher and checker, fuzzing
-  ffmpeg curl python3 time fontconfig clang-14 libfuzzer-14-dev libclang-rt-14-dev valgrind
+  ffmpeg curl python3 python3-websockets time fontconfig clang-14 libfuzzer-14-dev libclang-rt-14-dev valgrind
 )
 
 missing=()

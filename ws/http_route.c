@@ -31,6 +31,7 @@ static const ext_type_t web_types[] = {
 };
 
 #define TYPE_HTML "text/html; charset=utf-8"
+#define TYPE_JSON_API "application/json"
 #define TYPE_M3U8 "application/vnd.apple.mpegurl"
 #define TYPE_TS "video/mp2t"
 
@@ -113,6 +114,29 @@ static void set_name(http_route_t *out, const char *name) {
   memcpy(out->name, name, n + 1);
 }
 
+/* "ID/events" or "ID/orders.csv" after /api/shows/: ID is 1..ID_MAX in
+ * plain decimal (no sign, no leading zero). */
+static http_route_kind_t parse_show_route(const char *src, const char *end, http_route_t *out) {
+  const char *p = src;
+  long long id = 0;
+  if (p < end && *p == '0')
+    return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+  while (p < end && *p >= '0' && *p <= '9') {
+    if (id > (HTTP_ROUTE_ID_MAX - (*p - '0')) / 10)
+      return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+    id = id * 10 + (*p++ - '0');
+  }
+  if (p == src)
+    return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+  out->show_id = id;
+  if (equals(p, end, "/events"))
+    return finish(out, HTTP_ROUTE_API_EVENTS, TYPE_JSON_API);
+  if (equals(p, end, "/orders.csv"))
+    return finish(out, HTTP_ROUTE_API_ORDERS_CSV, "text/csv; charset=utf-8");
+  out->show_id = 0;
+  return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+}
+
 http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *out) {
   memset(out, 0, sizeof(*out));
   if (path == NULL)
@@ -162,6 +186,10 @@ http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *o
       return finish(out, HTTP_ROUTE_LIVE_SEGMENT, TYPE_TS);
     return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
   }
+  if (equals(src, end, "/api/shows"))
+    return finish(out, HTTP_ROUTE_API_SHOWS, TYPE_JSON_API);
+  if (has_prefix(src, end, "/api/shows/"))
+    return parse_show_route(src + strlen("/api/shows/"), end, out);
   if (has_prefix(src, end, "/web/")) {
     if (!take_name(src + strlen("/web/"), end, out))
       return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
@@ -198,6 +226,12 @@ const char *http_route_kind_name(http_route_kind_t kind) {
       return "live-segment";
     case HTTP_ROUTE_HEALTHZ:
       return "healthz";
+    case HTTP_ROUTE_API_SHOWS:
+      return "api-shows";
+    case HTTP_ROUTE_API_EVENTS:
+      return "api-events";
+    case HTTP_ROUTE_API_ORDERS_CSV:
+      return "api-orders-csv";
     case HTTP_ROUTE_METRICS:
       return "metrics";
   }

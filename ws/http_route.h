@@ -16,15 +16,18 @@
 #define HTTP_ROUTE_PATH_MAX 1024
 
 typedef enum {
-  HTTP_ROUTE_REJECTED = 0,  /* malformed or unsafe (traversal, bad byte, too long): answer 404 */
-  HTTP_ROUTE_NOT_FOUND,     /* well formed, but no such route: answer 404 */
-  HTTP_ROUTE_INDEX,         /* "/"          -> web_dir/index.html */
-  HTTP_ROUTE_LEADER,        /* "/leader"    -> web_dir/leader.html */
-  HTTP_ROUTE_WEB_ASSET,     /* "/web/NAME"  -> web_dir/NAME, NAME has a known extension */
-  HTTP_ROUTE_LIVE_PLAYLIST, /* "/live/index.m3u8" */
-  HTTP_ROUTE_LIVE_SEGMENT,  /* "/live/NAME.ts" */
-  HTTP_ROUTE_HEALTHZ,       /* "/healthz" */
-  HTTP_ROUTE_METRICS,       /* "/metrics" */
+  HTTP_ROUTE_REJECTED = 0,   /* malformed or unsafe (traversal, bad byte, too long): answer 404 */
+  HTTP_ROUTE_NOT_FOUND,      /* well formed, but no such route: answer 404 */
+  HTTP_ROUTE_INDEX,          /* "/"          -> web_dir/index.html */
+  HTTP_ROUTE_LEADER,         /* "/leader"    -> web_dir/leader.html */
+  HTTP_ROUTE_WEB_ASSET,      /* "/web/NAME"  -> web_dir/NAME, NAME has a known extension */
+  HTTP_ROUTE_LIVE_PLAYLIST,  /* "/live/index.m3u8" */
+  HTTP_ROUTE_LIVE_SEGMENT,   /* "/live/NAME.ts" */
+  HTTP_ROUTE_HEALTHZ,        /* "/healthz" */
+  HTTP_ROUTE_METRICS,        /* "/metrics" */
+  HTTP_ROUTE_API_SHOWS,      /* "/api/shows" */
+  HTTP_ROUTE_API_EVENTS,     /* "/api/shows/ID/events", id in show_id */
+  HTTP_ROUTE_API_ORDERS_CSV, /* "/api/shows/ID/orders.csv" (leader token), id in show_id */
 } http_route_kind_t;
 
 typedef struct {
@@ -39,7 +42,12 @@ typedef struct {
   /* The path is under /live/, even when rejected or not found: answers there
    * carry CORS so that players on other origins can read the error. */
   bool under_live;
+  /* The show id of the /api/shows/ID/... routes: 1..HTTP_ROUTE_ID_MAX. */
+  long long show_id;
 } http_route_t;
+
+/* Largest show id a path may name (2^53 - 1, exact in JSON). */
+#define HTTP_ROUTE_ID_MAX 9007199254740991LL
 
 /* Classifies `path` (`len` bytes, need not be NUL-terminated, may contain any
  * byte). A query string ("?...") or fragment ("#...") is ignored. The path

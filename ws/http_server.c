@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "ws/http_route.h"
+#include "ws/ws_endpoint.h"
 
 GST_DEBUG_CATEGORY_STATIC(http_debug);
 GST_DEBUG_CATEGORY_STATIC(lws_debug);
@@ -80,6 +81,9 @@ static const int counted_codes[] = {200, 404, 405, 500, 503};
 
 struct http_server {
   struct lws_context *ctx;
+  /* lws keeps a pointer to the protocols for the context's life. */
+  struct lws_protocols protocols[3];
+  ws_endpoint_t *ws; /* borrowed; NULL: no WebSocket */
   char *bind_addr, *live_dir, *web_dir;
   http_server_callbacks_t cb;
   void *user;
@@ -225,6 +229,34 @@ static char *metrics_body(http_server_t *srv) {
 }
 
 /* LWS_CALLBACK_HTTP: decide the whole response, write nothing yet. */
+/* The leader token of a request: ?token=... or Authorization: Bearer .... */
+static char *request_token(struct lws *wsi) {
+  char buf[256];
+  const char *arg = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
+  if (arg != NULL)
+    return g_strdup(arg);
+  int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
+  if (n > 7 && g_ascii_strncasecmp(buf, "Bearer ", 7) == 0)
+    return g_strdup(buf + 7);
+  return NULL;
+}
+
+static void on_api(struct lws *wsi, http_server_t *srv, struct pss *pss, const http_route_t *r) {
+  if (srv->cb.api == NULL) {
+    respond_text(srv, pss, 404, "not found\n");
+    return;
+  }
+  char *token = request_token(wsi);
+  int status = 200;
+  char *body = srv->cb.api(srv->user, r, token, &status);
+  g_free(token);
+  if (body == NULL)
+    respond_text(srv, pss, 500, "internal error\n");
+  else
+    respond_mem(srv, pss, status, status == 200 ? r->content_type : "application/json", CACHE_NEVER,
+                body);
+}
+
 static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const char *uri,
                    size_t len) {
   http_route_t r;
@@ -268,6 +300,11 @@ static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const c
                       g_strdup("{\"status\":\"unavailable\"}"));
         break;
       }
+      case HTTP_ROUTE_API_SHOWS:
+      case HTTP_ROUTE_API_EVENTS:
+      case HTTP_ROUTE_API_ORDERS_CSV:
+        on_api(wsi, srv, pss, &r);
+        break;
       case HTTP_ROUTE_METRICS: {
         char *body = metrics_body(srv);
         if (body != NULL)
@@ -395,6 +432,10 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_BODY:
       return 0; /* never read: only GET and HEAD are served */
 
+    case LWS_CALLBACK_ESTABLISHED:
+      /* A WebSocket upgrade without subprotocol tourcast.v1 lands here. */
+      return -1;
+
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
       /* Not the dummy's default (complete the transaction at once): the 405
        * is already queued for WRITEABLE, which completes it. */
@@ -412,14 +453,22 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
   return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-static const struct lws_protocols protocols[] = {
-    /* tx_packet_size: one send() per body chunk; lws would otherwise cut it
-     * at pt_serv_buf_size (4 KiB) and copy the rest to the heap. */
-    {"http", callback_http, sizeof(struct pss), 0, 0, NULL, HTTP_CHUNK},
-    /* WebSocket protocols go here: lws picks them by subprotocol name
-     * ("tourcast.v1") on an Upgrade, and protocols[0] keeps plain HTTP. */
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
+/* protocols[0] keeps plain HTTP; lws picks a WebSocket protocol by its
+ * subprotocol name ("tourcast.v1") on an Upgrade. tx_packet_size: one send()
+ * per body chunk; lws would otherwise cut it at pt_serv_buf_size (4 KiB) and
+ * copy the rest to the heap. */
+static void fill_protocols(http_server_t *srv) {
+  srv->protocols[0] =
+      (struct lws_protocols){"http", callback_http, sizeof(struct pss), 0, 0, NULL, HTTP_CHUNK};
+  int n = 1;
+  if (srv->ws != NULL)
+    srv->protocols[n++] = *ws_endpoint_lws_protocol();
+  srv->protocols[n] = (struct lws_protocols){NULL, NULL, 0, 0, 0, NULL, 0};
+}
+
+ws_endpoint_t *http_server_ws_endpoint(http_server_t *srv) {
+  return srv->ws;
+}
 
 /* lws logs one line per call, newline included. Its NOTICE level is chatty
  * but useful at startup, so it goes to INFO. */
@@ -493,6 +542,8 @@ http_server_t *http_server_new(const http_server_config_t *cfg, const http_serve
   if (cb != NULL)
     srv->cb = *cb;
   srv->user = user;
+  srv->ws = cfg->ws;
+  fill_protocols(srv);
   srv->max_connections =
       clamp_connections(cfg->max_connections ? cfg->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS);
 
@@ -509,7 +560,7 @@ http_server_t *http_server_new(const http_server_config_t *cfg, const http_serve
   info.port = cfg->port;
   info.iface = srv->bind_addr;
   info.vhost_name = HTTP_VHOST_NAME;
-  info.protocols = protocols;
+  info.protocols = srv->protocols;
   info.user = srv;
   info.server_string = "tourcast";
   info.max_http_header_data = HTTP_MAX_HEADER_BYTES;

@@ -10,6 +10,8 @@
 
 #include <glib.h>
 
+#include "ws/http_route.h"
+
 typedef struct http_server http_server_t;
 
 /* Both are called on the control loop while a request is being answered; they
@@ -23,6 +25,11 @@ typedef struct {
    * server appends its own tourcast_http_* metrics after it. NULL return: 500.
    * NULL function: only the server's own metrics. */
   char *(*metrics_text)(void *user);
+  /* Body of an /api/ route (route->kind is one of HTTP_ROUTE_API_*). `token`
+   * is the leader token the request carried (?token=... or "Authorization:
+   * Bearer ..."), NULL if none; borrowed. Sets *status; returns a newly
+   * allocated body (NULL: 500). NULL function: 404 for every /api/ path. */
+  char *(*api)(void *user, const http_route_t *route, const char *token, int *status);
 } http_server_callbacks_t;
 
 typedef struct {
@@ -37,6 +44,9 @@ typedef struct {
    * connections wait in the listen backlog. 0: the default, 1000. Lowered
    * if RLIMIT_NOFILE cannot hold it. */
   guint max_connections;
+  /* Serves WebSocket tourcast.v1 on /ws when set; borrowed, must outlive
+   * the server. */
+  struct ws_endpoint *ws;
 } http_server_config_t;
 
 /* Starts listening on bind_addr:port (port 0 picks a free one, see
@@ -51,5 +61,7 @@ http_server_t *http_server_new(const http_server_config_t *cfg, const http_serve
 void http_server_free(http_server_t *srv);
 /* The port actually bound. */
 guint16 http_server_port(const http_server_t *srv);
+/* The WebSocket endpoint given in the config, or NULL (for ws_endpoint.c). */
+struct ws_endpoint *http_server_ws_endpoint(http_server_t *srv);
 
 #endif

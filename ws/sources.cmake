@@ -1,3 +1,15 @@
 set(WS_SOURCES
   ${CMAKE_SOURCE_DIR}/ws/http_route.c
-  ${CMAKE_SOURCE_DIR}/ws/http_server.c)
+  ${CMAKE_SOURCE_DIR}/ws/http_server.c
+  ${CMAKE_SOURCE_DIR}/ws/store.c
+  ${CMAKE_SOURCE_DIR}/ws/store_catalog.c
+  ${CMAKE_SOURCE_DIR}/ws/store_csv.c
+  ${CMAKE_SOURCE_DIR}/ws/store_orders.c
+  ${CMAKE_SOURCE_DIR}/ws/store_questions.c
+  ${CMAKE_SOURCE_DIR}/ws/store_schema.c
+  ${CMAKE_SOURCE_DIR}/ws/store_show.c
+  ${CMAKE_SOURCE_DIR}/ws/store_sql.c
+  ${CMAKE_SOURCE_DIR}/ws/protocol.c
+  ${CMAKE_SOURCE_DIR}/ws/ws_endpoint.c
+  ${CMAKE_SOURCE_DIR}/ws/room.c
+  ${CMAKE_SOURCE_DIR}/ws/room_orders.c)

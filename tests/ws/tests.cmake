@@ -1,3 +1,12 @@
 # ws/: the HTTP server and its path router.
 tourcast_unit_test(test_http_route ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_route.c)
 tourcast_unit_test(test_http_server ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_server.c)
+tourcast_unit_test(test_protocol ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_protocol.c)
+# ws/store: the SQLite store (schema, catalogue; shows and timeline; orders; crashes).
+tourcast_unit_test(test_store ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_store.c)
+tourcast_unit_test(test_store_show ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_store_show.c)
+tourcast_unit_test(test_store_orders ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_store_orders.c)
+tourcast_unit_test(test_store_durability ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_store_durability.c)
+# Group commit against one transaction per order (prints figures; not a test).
+add_executable(bench_store ${CMAKE_CURRENT_SOURCE_DIR}/ws/bench_store.c)
+target_link_libraries(bench_store PRIVATE tourcast_core)

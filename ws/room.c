@@ -1,0 +1,577 @@
+/* room.c — sessions, the meaning of each tourcast.v1 message, and broadcasts.
+ *
+ * A connection is a session: not greeted, a viewer (bound to a stored
+ * viewer) or the leader. Every message is parsed by protocol.c; this file
+ * decides who may do it, stores it, and says who hears about it. Orders go
+ * through room_orders.c (group commit). Room-wide state that changes often
+ * (stock, the ticker, the viewer count) is coalesced on timers.
+ */
+#include <string.h>
+
+#include "ws/room_priv.h"
+
+static gint64 unix_ms(void) {
+  return g_get_real_time() / 1000;
+}
+
+gint64 room_now_stream_ms(room_t *r) {
+  gint64 ms = r->cfg.stream_ms ? r->cfg.stream_ms(r->cfg.clock_user) : -1;
+  return ms < 0 ? 0 : ms;
+}
+
+/* ---- sending ---- */
+
+void room_send_json(room_t *r, ws_conn_id_t id, json_t *msg) {
+  char *text = json_dumps(msg, JSON_COMPACT);
+  json_decref(msg);
+  if (text != NULL)
+    ws_endpoint_send_text(r->ep, id, text, strlen(text));
+  free(text);
+}
+
+void room_broadcast_json(room_t *r, json_t *msg, gboolean leaders_only) {
+  char *text = json_dumps(msg, JSON_COMPACT);
+  json_decref(msg);
+  if (text == NULL)
+    return;
+  ws_msg_t *m = ws_msg_new(text, strlen(text));
+  free(text);
+  GHashTableIter it;
+  gpointer value;
+  /* Sending may drop a slow connection, which only marks it closing: the
+   * table is not changed under the iteration. */
+  g_hash_table_iter_init(&it, r->sessions);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    session_t *s = value;
+    if (s->role == ROLE_LEADER || (s->role == ROLE_VIEWER && !leaders_only)) {
+      ws_endpoint_send(r->ep, s->id, m);
+      r->stats.broadcasts++;
+    }
+  }
+  ws_msg_unref(m);
+}
+
+void room_error(room_t *r, ws_conn_id_t id, proto_error_t code, const char *message,
+                const char *ref) {
+  r->stats.errors++;
+  ws_endpoint_send_error(r->ep, id, proto_error_code(code), message, ref);
+}
+
+/* ---- coalesced broadcasts ---- */
+
+static gboolean on_coalesce(gpointer data) {
+  room_t *r = data;
+  r->coalesce_source = 0;
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, r->dirty_stock);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    room_broadcast_json(r, value, FALSE);
+    g_hash_table_iter_steal(&it);
+  }
+  g_hash_table_remove_all(r->dirty_stock); /* frees the keys stolen above */
+  json_t *t;
+  while ((t = g_queue_pop_head(&r->ticker)) != NULL)
+    room_broadcast_json(r, t, FALSE);
+  if (json_array_size(r->leader_orders) > 0) {
+    room_broadcast_json(r, json_pack("{s:s, s:O}", "type", "order.new", "orders", r->leader_orders),
+                        TRUE);
+    json_array_clear(r->leader_orders);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+void room_schedule_coalesced(room_t *r) {
+  if (r->coalesce_source == 0)
+    r->coalesce_source = g_timeout_add(ROOM_COALESCE_MS, on_coalesce, r);
+}
+
+/* Once a second: the viewer count when it changed, and the show's epoch
+ * (wall clock of stream_ms 0) once the pipeline knows it. */
+static gboolean on_tick(gpointer data) {
+  room_t *r = data;
+  if (r->stats.viewers != r->last_viewers) {
+    r->last_viewers = r->stats.viewers;
+    room_broadcast_json(r, json_pack("{s:s, s:i}", "type", "viewers", "count", r->last_viewers),
+                        FALSE);
+  }
+  gint64 show = store_show_current(r->store);
+  gint64 epoch = r->cfg.epoch_unix_ms ? r->cfg.epoch_unix_ms(r->cfg.clock_user) : -1;
+  if (show != 0 && epoch >= 0) {
+    json_t *j = store_show_json(r->store, show);
+    if (j != NULL && json_is_null(json_object_get(j, "epoch_unix_ms")))
+      store_show_set_epoch(r->store, show, epoch, NULL);
+    json_decref(j);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- hello ---- */
+
+static json_t *show_json_or_null(room_t *r) {
+  gint64 show = store_show_current(r->store);
+  json_t *j = show ? store_show_json(r->store, show) : NULL;
+  return j ? j : json_null();
+}
+
+static json_t *id_or_null(gint64 id) {
+  return id ? json_integer(id) : json_null();
+}
+
+static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
+  gint64 show = store_show_current(r->store);
+  json_t *questions = show ? store_questions_json(r->store, show) : NULL;
+  json_t *w = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:i}", "type", "welcome", "role",
+                        s->role == ROLE_LEADER ? "leader" : "viewer", "show", show_json_or_null(r),
+                        "products", store_products_json(r->store), "pinned", id_or_null(r->pinned),
+                        "highlight", id_or_null(r->highlight), "stream_ms",
+                        (json_int_t)room_now_stream_ms(r), "questions",
+                        questions ? questions : json_array(), "viewers", r->stats.viewers);
+  json_t *orders = NULL;
+  if (show != 0)
+    orders =
+        v ? store_viewer_orders_json(r->store, show, v->id) : store_orders_json(r->store, show);
+  json_object_set_new(w, v ? "my_orders" : "orders", orders ? orders : json_array());
+  if (v != NULL) {
+    json_object_set_new(w, "viewer_id", json_integer(v->id));
+    json_object_set_new(w, "viewer_token", json_string(v->token));
+    json_object_set_new(w, "name", json_string(v->name));
+    json_object_set_new(w, "pickup", json_string(v->pickup));
+    json_object_set_new(w, "phone", json_string(v->phone));
+  } else {
+    json_object_set_new(w, "viewer_id", json_null());
+    json_object_set_new(w, "viewer_token", json_null());
+  }
+  return w;
+}
+
+static void session_set_viewer(session_t *s, const store_viewer_t *v) {
+  s->role = ROLE_VIEWER;
+  s->viewer_id = v->id;
+  s->name = g_strdup(v->name);
+  s->masked = store_mask_name(v->name);
+  s->pickup = g_strdup(v->pickup);
+  s->phone = g_strdup(v->phone);
+}
+
+static void hello_viewer(room_t *r, session_t *s, const proto_msg_t *m) {
+  const typeof(m->u.hello_viewer) *h = &m->u.hello_viewer;
+  gboolean full = h->name && h->pickup && h->phone;
+  store_viewer_t v = {0};
+  GError *err = NULL;
+  gboolean ok;
+  if (h->viewer_token && store_viewer_by_token(r->store, h->viewer_token, &v)) {
+    /* A returning viewer; new details, if sent, replace the old ones. */
+    ok = !full || (store_viewer_update(r->store, v.id, h->name, h->pickup, h->phone, &err) &&
+                   (store_viewer_clear(&v), store_viewer_by_id(r->store, v.id, &v)));
+  } else if (full) {
+    ok = store_viewer_create(r->store, h->name, h->pickup, h->phone, h->invite_ref, unix_ms(), &v,
+                             &err);
+  } else {
+    room_error(r, s->id, PROTO_ERR_INVALID, "unknown viewer_token: send name, pickup and phone",
+               m->ref);
+    return;
+  }
+  if (!ok) {
+    g_message("viewer hello failed: %s", err ? err->message : "?");
+    g_clear_error(&err);
+    room_error(r, s->id, PROTO_ERR_UNAVAILABLE, "could not store the viewer, retry", m->ref);
+    store_viewer_clear(&v);
+    return;
+  }
+  session_set_viewer(s, &v);
+  r->stats.viewers++;
+  gint64 show = store_show_current(r->store);
+  if (show != 0)
+    store_event_viewer(r->store, show, "join", v.id, room_now_stream_ms(r), unix_ms(), NULL);
+  room_send_json(r, s->id, welcome_json(r, s, &v));
+  store_viewer_clear(&v);
+}
+
+static gboolean constant_time_equal(const char *a, const char *b) {
+  gsize la = strlen(a), lb = strlen(b);
+  guint8 diff = la != lb;
+  for (gsize i = 0; i < la; i++)
+    diff |= (guint8)(a[i] ^ b[i % (lb ? lb : 1)]);
+  return diff == 0;
+}
+
+static void hello_leader(room_t *r, session_t *s, const proto_msg_t *m) {
+  if (!constant_time_equal(m->u.hello_leader.token, r->cfg.leader_token)) {
+    room_error(r, s->id, PROTO_ERR_FORBIDDEN, "wrong leader token", m->ref);
+    return;
+  }
+  s->role = ROLE_LEADER;
+  r->stats.leaders++;
+  room_send_json(r, s->id, welcome_json(r, s, NULL));
+}
+
+/* ---- viewer and leader actions ---- */
+
+/* The open show, or 0 after telling the sender there is none. */
+static gint64 need_show(room_t *r, session_t *s, const proto_msg_t *m) {
+  gint64 show = store_show_current(r->store);
+  if (show == 0)
+    room_error(r, s->id, PROTO_ERR_INVALID, "no show is on", m->ref);
+  return show;
+}
+
+/* A store call failed: the change did not happen; say so. */
+static void store_failed(room_t *r, session_t *s, const proto_msg_t *m, GError *err) {
+  gboolean bad = err && err->domain == STORE_ERROR &&
+                 (err->code == STORE_ERROR_NOT_FOUND || err->code == STORE_ERROR_INVALID ||
+                  err->code == STORE_ERROR_STATE);
+  room_error(r, s->id, bad ? PROTO_ERR_INVALID : PROTO_ERR_UNAVAILABLE,
+             bad ? err->message : "could not store it, retry", m->ref);
+  g_clear_error(&err);
+}
+
+static void on_ask(room_t *r, session_t *s, const proto_msg_t *m) {
+  gint64 show = need_show(r, s, m);
+  if (show == 0)
+    return;
+  GError *err = NULL;
+  gint64 now = room_now_stream_ms(r);
+  gint64 id = store_question_add(r->store, show, s->viewer_id, m->u.ask.text, m->u.ask.seen_ms, now,
+                                 unix_ms(), &err);
+  if (id == 0) {
+    store_failed(r, s, m, err);
+    return;
+  }
+  room_broadcast_json(r,
+                      json_pack("{s:s, s:I, s:s, s:s, s:I}", "type", "question", "id",
+                                (json_int_t)id, "name", s->masked, "text", m->u.ask.text,
+                                "stream_ms", (json_int_t)now),
+                      FALSE);
+}
+
+static void on_product_put(room_t *r, session_t *s, const proto_msg_t *m) {
+  const typeof(m->u.product) *in = &m->u.product;
+  store_product_t p = {0};
+  if (in->id != 0 && !store_product_get(r->store, in->id, &p)) {
+    room_error(r, s->id, PROTO_ERR_INVALID, "no such product", m->ref);
+    return;
+  }
+  /* Strings of `p` are read by put, not freed: keep the stored ones aside. */
+  char *old_name = p.name, *old_unit = p.unit;
+  if (in->present & PROTO_FIELD_NAME)
+    p.name = (char *)in->name;
+  if (in->present & PROTO_FIELD_UNIT)
+    p.unit = (char *)in->unit;
+  if (in->present & PROTO_FIELD_PRICE)
+    p.price_cents = in->price_cents;
+  if (in->present & PROTO_FIELD_STOCK)
+    p.stock = in->stock;
+  if (in->present & PROTO_FIELD_LIMIT)
+    p.limit_per_buyer = in->limit_per_buyer;
+  if (in->present & PROTO_FIELD_ON_SALE)
+    p.on_sale = in->on_sale;
+  GError *err = NULL;
+  if (store_product_put(r->store, &p, unix_ms(), &err)) {
+    json_t *pj = store_product_json(&p);
+    room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "product", "product", pj), FALSE);
+  } else {
+    store_failed(r, s, m, err);
+  }
+  p.name = old_name;
+  p.unit = old_unit;
+  store_product_clear(&p);
+}
+
+static void on_pin(room_t *r, session_t *s, const proto_msg_t *m) {
+  gint64 show = need_show(r, s, m);
+  if (show == 0)
+    return;
+  GError *err = NULL;
+  gint64 now = room_now_stream_ms(r);
+  if (!store_pin(r->store, show, m->u.pin.product_id, now, unix_ms(), &err)) {
+    store_failed(r, s, m, err);
+    return;
+  }
+  r->pinned = m->u.pin.product_id;
+  room_broadcast_json(r,
+                      json_pack("{s:s, s:o, s:I}", "type", "pinned", "product_id",
+                                id_or_null(r->pinned), "stream_ms", (json_int_t)now),
+                      FALSE);
+}
+
+static void on_answer(room_t *r, session_t *s, const proto_msg_t *m) {
+  GError *err = NULL;
+  gint64 now = room_now_stream_ms(r);
+  if (!store_question_answer(r->store, m->u.answer.question_id, m->u.answer.text, now, unix_ms(),
+                             &err)) {
+    store_failed(r, s, m, err);
+    return;
+  }
+  room_broadcast_json(r,
+                      json_pack("{s:s, s:I, s:s, s:I}", "type", "answer", "question_id",
+                                (json_int_t)m->u.answer.question_id, "text", m->u.answer.text,
+                                "stream_ms", (json_int_t)now),
+                      FALSE);
+}
+
+static void on_highlight(room_t *r, session_t *s, const proto_msg_t *m) {
+  gint64 show = need_show(r, s, m);
+  if (show == 0)
+    return;
+  GError *err = NULL;
+  gint64 now = room_now_stream_ms(r);
+  if (!store_highlight(r->store, show, m->u.highlight.question_id, now, unix_ms(), &err)) {
+    store_failed(r, s, m, err);
+    return;
+  }
+  r->highlight = m->u.highlight.question_id;
+  room_broadcast_json(r,
+                      json_pack("{s:s, s:o, s:I}", "type", "highlight", "question_id",
+                                id_or_null(r->highlight), "stream_ms", (json_int_t)now),
+                      FALSE);
+}
+
+static gboolean begin_show(room_t *r, const char *title, GError **err) {
+  if (store_show_current(r->store) != 0)
+    return TRUE;
+  if (store_show_begin(r->store, title ? title : r->cfg.show_title, unix_ms(), err) == 0)
+    return FALSE;
+  r->pinned = r->highlight = 0;
+  room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", show_json_or_null(r)),
+                      FALSE);
+  return TRUE;
+}
+
+static void on_show(room_t *r, session_t *s, const proto_msg_t *m) {
+  GError *err = NULL;
+  if (m->type == PROTO_SHOW_BEGIN) {
+    if (!begin_show(r, m->u.show_begin.title, &err))
+      store_failed(r, s, m, err);
+    return;
+  }
+  gint64 show = need_show(r, s, m);
+  if (show == 0)
+    return;
+  room_orders_flush(r); /* orders already sent belong to this show */
+  if (!store_show_end(r->store, show, room_now_stream_ms(r), unix_ms(), &err)) {
+    store_failed(r, s, m, err);
+    return;
+  }
+  json_t *j = store_show_json(r->store, show);
+  room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", j ? j : json_null()),
+                      FALSE);
+}
+
+/* ---- dispatch ---- */
+
+static void dispatch(room_t *r, session_t *s, const proto_msg_t *m) {
+  gboolean hello = m->type == PROTO_HELLO_VIEWER || m->type == PROTO_HELLO_LEADER;
+  if (hello && s->role != ROLE_NONE) {
+    room_error(r, s->id, PROTO_ERR_INVALID, "hello was already said", m->ref);
+    return;
+  }
+  if (!hello && s->role == ROLE_NONE) {
+    room_error(r, s->id, PROTO_ERR_FORBIDDEN, "say hello first", m->ref);
+    return;
+  }
+  if (proto_is_leader_only(m->type) && s->role != ROLE_LEADER) {
+    room_error(r, s->id, PROTO_ERR_FORBIDDEN, "only the leader may do that", m->ref);
+    return;
+  }
+  if ((m->type == PROTO_ORDER || m->type == PROTO_ASK) && s->role != ROLE_VIEWER) {
+    room_error(r, s->id, PROTO_ERR_FORBIDDEN, "only viewers order and ask", m->ref);
+    return;
+  }
+  switch (m->type) {
+    case PROTO_HELLO_VIEWER:
+      hello_viewer(r, s, m);
+      break;
+    case PROTO_HELLO_LEADER:
+      hello_leader(r, s, m);
+      break;
+    case PROTO_ORDER:
+      room_order_enqueue(r, s, m);
+      break;
+    case PROTO_ASK:
+      on_ask(r, s, m);
+      break;
+    case PROTO_PRODUCT_PUT:
+      on_product_put(r, s, m);
+      break;
+    case PROTO_PIN:
+      on_pin(r, s, m);
+      break;
+    case PROTO_ANSWER:
+      on_answer(r, s, m);
+      break;
+    case PROTO_HIGHLIGHT:
+      on_highlight(r, s, m);
+      break;
+    case PROTO_SHOW_BEGIN:
+    case PROTO_SHOW_END:
+      on_show(r, s, m);
+      break;
+    case PROTO_PING:
+      room_send_json(
+          r, s->id,
+          json_pack("{s:s, s:I}", "type", "pong", "stream_ms", (json_int_t)room_now_stream_ms(r)));
+      break;
+  }
+}
+
+/* ---- endpoint callbacks ---- */
+
+static void session_free(gpointer data) {
+  session_t *s = data;
+  g_free(s->name);
+  g_free(s->masked);
+  g_free(s->pickup);
+  g_free(s->phone);
+  g_free(s);
+}
+
+static void on_open(void *user, ws_conn_id_t id) {
+  room_t *r = user;
+  session_t *s = g_new0(session_t, 1);
+  s->id = id;
+  g_hash_table_insert(r->sessions, &s->id, s);
+}
+
+static void on_text(void *user, ws_conn_id_t id, const char *text, gsize len) {
+  room_t *r = user;
+  session_t *s = g_hash_table_lookup(r->sessions, &id);
+  if (s == NULL)
+    return;
+  r->stats.messages++;
+  proto_msg_t m;
+  const char *message = NULL;
+  char *ref = NULL;
+  proto_error_t err = proto_parse(text, len, &m, &message, &ref);
+  if (err != PROTO_OK) {
+    room_error(r, id, err, message, ref);
+    g_free(ref);
+    return;
+  }
+  dispatch(r, s, &m);
+  proto_msg_clear(&m);
+}
+
+static void on_close(void *user, ws_conn_id_t id) {
+  room_t *r = user;
+  session_t *s = g_hash_table_lookup(r->sessions, &id);
+  if (s == NULL)
+    return;
+  if (s->role == ROLE_VIEWER) {
+    r->stats.viewers--;
+    gint64 show = store_show_current(r->store);
+    if (show != 0)
+      store_event_viewer(r->store, show, "leave", s->viewer_id, room_now_stream_ms(r), unix_ms(),
+                         NULL);
+  } else if (s->role == ROLE_LEADER) {
+    r->stats.leaders--;
+  }
+  g_hash_table_remove(r->sessions, &id);
+}
+
+/* ---- life ---- */
+
+room_t *room_new(const room_config_t *cfg, store_t *store, GError **err) {
+  room_t *r = g_new0(room_t, 1);
+  r->cfg = *cfg;
+  r->cfg.leader_token = g_strdup(cfg->leader_token);
+  r->cfg.show_title = g_strdup(cfg->show_title ? cfg->show_title : "直播");
+  r->store = store;
+  ws_endpoint_config_t ec;
+  ws_endpoint_config_init(&ec);
+  if (cfg->max_connections)
+    ec.max_connections = cfg->max_connections;
+  if (cfg->rate_per_s)
+    ec.rate_per_s = ec.rate_burst = cfg->rate_per_s;
+  ws_endpoint_callbacks_t cb = {on_open, on_text, on_close};
+  r->ep = ws_endpoint_new(&ec, &cb, r);
+  r->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, session_free);
+  r->pending = g_array_new(FALSE, FALSE, sizeof(pending_order_t));
+  r->dirty_stock =
+      g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)json_decref);
+  g_queue_init(&r->ticker);
+  r->leader_orders = json_array();
+  r->tick_source = g_timeout_add_seconds(1, on_tick, r);
+  gint64 show = store_show_current(store);
+  if (show != 0) { /* a restart in the middle of a show: what is on screen */
+    r->pinned = store_pinned_at(store, show, G_MAXINT64 / 2);
+    r->highlight = store_highlighted(store, show);
+  }
+  (void)err;
+  return r;
+}
+
+void room_free(room_t *r) {
+  if (r == NULL)
+    return;
+  room_orders_flush(r); /* never drop orders that were sent */
+  if (r->coalesce_source)
+    g_source_remove(r->coalesce_source);
+  g_source_remove(r->tick_source);
+  g_hash_table_destroy(r->dirty_stock);
+  g_queue_clear_full(&r->ticker, (GDestroyNotify)json_decref);
+  json_decref(r->leader_orders);
+  g_array_free(r->pending, TRUE);
+  g_hash_table_destroy(r->sessions);
+  ws_endpoint_free(r->ep);
+  g_free((char *)r->cfg.leader_token);
+  g_free((char *)r->cfg.show_title);
+  g_free(r);
+}
+
+ws_endpoint_t *room_endpoint(room_t *r) {
+  return r->ep;
+}
+
+void room_publisher(room_t *r, gboolean live) {
+  GError *err = NULL;
+  if (live && !begin_show(r, NULL, &err)) {
+    g_message("cannot begin a show: %s", err->message);
+    g_clear_error(&err);
+  }
+  gint64 show = store_show_current(r->store);
+  if (show != 0 && live != r->publisher_live)
+    store_event_add(r->store, show, live ? "publisher.resume" : "publisher.drop",
+                    room_now_stream_ms(r), unix_ms(), NULL, NULL);
+  r->publisher_live = live;
+}
+
+gboolean room_leader_token_ok(room_t *r, const char *token) {
+  return token != NULL && constant_time_equal(token, r->cfg.leader_token);
+}
+
+void room_get_stats(room_t *r, room_stats_t *out) {
+  *out = r->stats;
+}
+
+static void metric(GString *s, const char *name, const char *type, const char *help, double value) {
+  g_string_append_printf(s, "# HELP %s %s\n# TYPE %s %s\n%s %.15g\n", name, help, name, type, name,
+                         value);
+}
+
+void room_metrics(room_t *r, GString *out) {
+  store_stats_t st;
+  ws_endpoint_stats_t es;
+  store_get_stats(r->store, &st);
+  ws_endpoint_get_stats(r->ep, &es);
+  metric(out, "tourcast_viewers", "gauge", "Greeted viewer connections.", r->stats.viewers);
+  metric(out, "tourcast_ws_connections", "gauge", "Open WebSocket connections.", es.open_now);
+  metric(out, "tourcast_ws_messages_total", "counter", "WebSocket messages received.",
+         (double)es.frames_in);
+  metric(out, "tourcast_ws_errors_total", "counter", "Error replies sent.",
+         (double)(r->stats.errors + es.too_large + es.rate_limited + es.binary));
+  metric(out, "tourcast_ws_dropped_slow_total", "counter", "Connections dropped for being slow.",
+         (double)es.dropped_slow);
+  metric(out, "tourcast_orders_total", "counter", "Orders acknowledged (order.ok).",
+         (double)r->stats.orders_ok);
+  metric(out, "tourcast_orders_rejected_total", "counter", "Orders rejected.",
+         (double)r->stats.orders_rejected);
+  metric(out, "tourcast_order_batches_total", "counter", "Group commits of orders.",
+         (double)st.order_batches);
+  metric(out, "tourcast_commit_latency_last_ms", "gauge",
+         "Last write transaction, BEGIN to COMMIT.", st.commit_us_last / 1000.0);
+  metric(out, "tourcast_commit_latency_max_ms", "gauge", "Slowest write transaction.",
+         st.commit_us_max / 1000.0);
+  metric(out, "tourcast_commit_latency_mean_ms", "gauge", "Mean write transaction.",
+         st.commits ? st.commit_us_sum / 1000.0 / (double)st.commits : 0.0);
+}

@@ -1,0 +1,63 @@
+/* room.h — the live room: what tourcast.v1 messages mean.
+ *
+ * Greets viewers and the leader, takes orders (group-committed, acknowledged
+ * only once durable), questions and the leader's actions, stamps everything
+ * with the stream clock, stores it, and tells everyone what changed, with
+ * room-wide state coalesced so an order storm is not a broadcast storm. It
+ * owns the /ws endpoint; the HTTP server only carries its connections.
+ * Control loop only.
+ */
+#ifndef TOURCAST_ROOM_H
+#define TOURCAST_ROOM_H
+
+#include <glib.h>
+
+#include "ws/store.h"
+#include "ws/ws_endpoint.h"
+
+typedef struct room room_t;
+
+typedef struct {
+  const char *leader_token; /* copied */
+  const char *show_title;   /* title of shows begun by a publish; copied */
+  guint max_connections;    /* WebSocket connections (5000) */
+  guint rate_per_s;         /* messages per second per connection, also the burst (20) */
+  /* The stream clock (stream_ms of the frame going out now, -1 before the
+   * first) and the wall clock of stream_ms 0 (-1 unknown). */
+  gint64 (*stream_ms)(void *user);
+  gint64 (*epoch_unix_ms)(void *user);
+  void *clock_user;
+} room_config_t;
+
+typedef struct {
+  guint viewers;     /* greeted viewer connections now */
+  guint leaders;     /* greeted leader connections now */
+  guint64 messages;  /* frames that reached the room */
+  guint64 errors;    /* error replies sent by the room */
+  guint64 orders_ok; /* order.ok sent (duplicates included) */
+  guint64 orders_rejected;
+  guint64 broadcasts;    /* frames queued by broadcasts */
+  guint64 order_batches; /* group commits */
+} room_stats_t;
+
+/* `store` is borrowed and must outlive the room. NULL with `err` set if the
+ * room cannot start. */
+room_t *room_new(const room_config_t *cfg, store_t *store, GError **err);
+/* NULL is a no-op. Free the HTTP server first: it owns the connections. */
+void room_free(room_t *room);
+
+/* The endpoint to give the HTTP server (http_server_config_t.ws). */
+ws_endpoint_t *room_endpoint(room_t *room);
+
+/* The publisher went live (TRUE) or away (FALSE): begins a show when none is
+ * open, and records publisher.resume / publisher.drop on its timeline. */
+void room_publisher(room_t *room, gboolean live);
+
+/* TRUE if `token` is the leader token (compared in constant time). */
+gboolean room_leader_token_ok(room_t *room, const char *token);
+
+void room_get_stats(room_t *room, room_stats_t *out);
+/* Appends the room's and the store's Prometheus metrics to `out`. */
+void room_metrics(room_t *room, GString *out);
+
+#endif

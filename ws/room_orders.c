@@ -1,0 +1,160 @@
+/* room_orders.c — orders: queued per loop iteration, committed together, then acknowledged.
+ *
+ * Orders that arrive while the loop works through its ready sockets are
+ * queued; a zero-delay source at the sockets' priority commits them in one
+ * transaction on the next iteration (group commit: one fsync for the lot,
+ * and an idle source could starve under constant load). Only after COMMIT
+ * does anyone hear of them: order.ok to the buyer, order.new to the leader,
+ * and, coalesced, stock and the ticker to everyone.
+ */
+#include <string.h>
+
+#include "ws/room_priv.h"
+
+void pending_order_clear(pending_order_t *o) {
+  g_free(o->key);
+  g_free(o->ref);
+}
+
+static gboolean on_commit(gpointer data) {
+  room_t *r = data;
+  r->commit_source = 0;
+  room_orders_flush(r);
+  return G_SOURCE_REMOVE;
+}
+
+void room_order_enqueue(room_t *r, session_t *s, const proto_msg_t *m) {
+  pending_order_t o = {
+      .conn = s->id,
+      .viewer_id = s->viewer_id,
+      .product_id = m->u.order.product_id,
+      .qty = m->u.order.qty,
+      .seen_ms = m->u.order.seen_ms,
+      .key = g_strdup(m->u.order.key),
+      .ref = g_strdup(m->ref),
+  };
+  g_array_append_val(r->pending, o);
+  if (r->commit_source == 0) {
+    GSource *src = g_timeout_source_new(0);
+    g_source_set_callback(src, on_commit, r, NULL);
+    r->commit_source = g_source_attach(src, NULL);
+    g_source_unref(src);
+  }
+}
+
+static json_t *ok_json(const pending_order_t *o, const store_order_res_t *res) {
+  json_t *j =
+      json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "type", "order.ok", "key", o->key, "order_id",
+                (json_int_t)res->order_id, "product_id", (json_int_t)res->product_id, "qty",
+                (json_int_t)res->qty, "stream_ms", (json_int_t)res->stream_ms);
+  if (o->ref)
+    json_object_set_new(j, "ref", json_string(o->ref));
+  return j;
+}
+
+static json_t *rejected_json(const pending_order_t *o, const store_order_res_t *res) {
+  json_t *j = json_pack("{s:s, s:s, s:s}", "type", "order.rejected", "key", o->key, "reason",
+                        store_order_status_name(res->status));
+  if (o->ref)
+    json_object_set_new(j, "ref", json_string(o->ref));
+  return j;
+}
+
+/* What everyone hears of a committed order, coalesced: the product's latest
+ * stock replaces any earlier one not yet sent; the ticker keeps the newest. */
+static void note_committed(room_t *r, const pending_order_t *o, const store_order_res_t *res) {
+  /* A buyer who left before the commit still has the order stored (it was
+   * sent); only the acknowledgement has nowhere to go. */
+  session_t *s = g_hash_table_lookup(r->sessions, &o->conn);
+  if (res->stock >= 0) {
+    gint64 *key = g_new(gint64, 1);
+    *key = res->product_id;
+    g_hash_table_replace(r->dirty_stock, key,
+                         json_pack("{s:s, s:I, s:I, s:I}", "type", "stock", "product_id",
+                                   (json_int_t)res->product_id, "stock", (json_int_t)res->stock,
+                                   "sold", (json_int_t)res->sold));
+  }
+  if (res->status != STORE_ORDER_OK)
+    return;
+  const char *masked = s && s->masked ? s->masked : "**";
+  g_queue_push_tail(&r->ticker, json_pack("{s:s, s:s, s:I, s:I}", "type", "ordered", "name", masked,
+                                          "product_id", (json_int_t)res->product_id, "qty",
+                                          (json_int_t)res->qty));
+  while (g_queue_get_length(&r->ticker) > ROOM_TICKER_PER_FLUSH)
+    json_decref(g_queue_pop_head(&r->ticker));
+  /* The leader's live order list carries who and where: leader only, and
+   * coalesced like the rest, so a flash sale is a few frames, not thousands. */
+  json_t *order = json_pack("{s:I, s:I, s:I, s:I, s:I}", "order_id", (json_int_t)res->order_id,
+                            "viewer_id", (json_int_t)o->viewer_id, "product_id",
+                            (json_int_t)res->product_id, "qty", (json_int_t)res->qty,
+                            "stream_ms", (json_int_t)res->stream_ms);
+  if (s != NULL) {
+    json_object_set_new(order, "name", json_string(s->name));
+    json_object_set_new(order, "pickup", json_string(s->pickup));
+    json_object_set_new(order, "phone", json_string(s->phone));
+  }
+  json_array_append_new(r->leader_orders, order);
+}
+
+static void commit_batch(room_t *r, const pending_order_t *orders, gsize n, gint64 show_id) {
+  store_order_req_t *reqs = g_new0(store_order_req_t, n);
+  store_order_res_t *res = g_new0(store_order_res_t, n);
+  gint64 stream_ms = room_now_stream_ms(r), unix_ms = g_get_real_time() / 1000;
+  for (gsize i = 0; i < n; i++)
+    reqs[i] = (store_order_req_t){show_id,
+                                  orders[i].viewer_id,
+                                  orders[i].product_id,
+                                  orders[i].qty,
+                                  orders[i].key,
+                                  orders[i].seen_ms,
+                                  stream_ms,
+                                  unix_ms};
+  GError *err = NULL;
+  if (!store_order_batch(r->store, reqs, n, res, &err)) {
+    /* Nothing was stored: nobody may hear "ok"; the same keys can retry. */
+    g_message("order batch of %zu failed: %s", n, err->message);
+    g_clear_error(&err);
+    for (gsize i = 0; i < n; i++)
+      room_error(r, orders[i].conn, PROTO_ERR_UNAVAILABLE, "could not store the order, retry",
+                 orders[i].ref);
+  } else {
+    r->stats.order_batches++;
+    for (gsize i = 0; i < n; i++) {
+      gboolean ok = res[i].status == STORE_ORDER_OK || res[i].status == STORE_ORDER_DUPLICATE;
+      room_send_json(r, orders[i].conn,
+                     ok ? ok_json(&orders[i], &res[i]) : rejected_json(&orders[i], &res[i]));
+      if (ok)
+        r->stats.orders_ok++;
+      else
+        r->stats.orders_rejected++;
+      note_committed(r, &orders[i], &res[i]);
+    }
+    room_schedule_coalesced(r);
+  }
+  g_free(reqs);
+  g_free(res);
+}
+
+void room_orders_flush(room_t *r) {
+  if (r->commit_source != 0) {
+    g_source_remove(r->commit_source);
+    r->commit_source = 0;
+  }
+  GArray *batch = r->pending;
+  r->pending = g_array_new(FALSE, FALSE, sizeof(pending_order_t));
+  gint64 show_id = store_show_current(r->store);
+  const pending_order_t *orders = (const pending_order_t *)(void *)batch->data;
+  if (show_id == 0) {
+    store_order_res_t none = {.status = STORE_ORDER_NOT_ON_SALE, .stock = -1};
+    for (guint i = 0; i < batch->len; i++) {
+      room_send_json(r, orders[i].conn, rejected_json(&orders[i], &none));
+      r->stats.orders_rejected++;
+    }
+  } else {
+    for (guint off = 0; off < batch->len; off += ROOM_MAX_BATCH)
+      commit_batch(r, orders + off, MIN(ROOM_MAX_BATCH, batch->len - off), show_id);
+  }
+  for (guint i = 0; i < batch->len; i++)
+    pending_order_clear(&g_array_index(batch, pending_order_t, i));
+  g_array_free(batch, TRUE);
+}

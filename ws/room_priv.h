@@ -1,0 +1,69 @@
+/* room_priv.h — what room.c and room_orders.c share (internal to ws/). */
+#ifndef TOURCAST_ROOM_PRIV_H
+#define TOURCAST_ROOM_PRIV_H
+
+#include <jansson.h>
+
+#include "ws/protocol.h"
+#include "ws/room.h"
+
+#define ROOM_MAX_BATCH 2000     /* orders per group commit */
+#define ROOM_COALESCE_MS 100    /* stock and ticker broadcasts at most this often */
+#define ROOM_TICKER_PER_FLUSH 5 /* newest ordered entries per coalesced flush */
+
+typedef enum { ROLE_NONE, ROLE_VIEWER, ROLE_LEADER } role_t;
+
+typedef struct {
+  ws_conn_id_t id;
+  role_t role;
+  gint64 viewer_id;
+  char *name, *masked, *pickup, *phone; /* viewers only */
+} session_t;
+
+/* An order waiting for the next group commit. */
+typedef struct {
+  ws_conn_id_t conn;
+  gint64 viewer_id;
+  gint64 product_id;
+  gint64 qty;
+  gint64 seen_ms;
+  char *key;
+  char *ref;
+} pending_order_t;
+
+struct room {
+  room_config_t cfg;
+  store_t *store;
+  ws_endpoint_t *ep;
+  GHashTable *sessions; /* ws_conn_id_t* -> session_t* */
+  room_stats_t stats;
+
+  GArray *pending;     /* of pending_order_t, in arrival order */
+  guint commit_source; /* fires on the next loop iteration */
+
+  GHashTable *dirty_stock; /* product id (gint64*) -> json_t* stock message */
+  GQueue ticker;           /* json_t* ordered messages, newest last */
+  json_t *leader_orders;   /* orders committed since the last order.new */
+  guint coalesce_source;
+  guint tick_source;  /* once a second: viewer count, show epoch */
+  guint last_viewers; /* the count last broadcast */
+
+  gint64 pinned;    /* product on screen now, 0 none */
+  gint64 highlight; /* question on screen now, 0 none */
+  gboolean publisher_live;
+};
+
+/* room.c */
+gint64 room_now_stream_ms(room_t *r);
+void room_send_json(room_t *r, ws_conn_id_t id, json_t *msg /* stolen */);
+void room_broadcast_json(room_t *r, json_t *msg /* stolen */, gboolean leaders_only);
+void room_error(room_t *r, ws_conn_id_t id, proto_error_t code, const char *message,
+                const char *ref);
+void room_schedule_coalesced(room_t *r);
+
+/* room_orders.c */
+void room_order_enqueue(room_t *r, session_t *s, const proto_msg_t *m);
+void room_orders_flush(room_t *r); /* commits whatever is pending, now */
+void pending_order_clear(pending_order_t *o);
+
+#endif

@@ -1,0 +1,324 @@
+/* ws_endpoint.c — tourcast.v1 connections on libwebsockets: frames in, queues out.
+ *
+ * Per connection: a receive buffer bounded by the frame limit (the rest of a
+ * larger frame is counted and dropped), a token bucket for the message rate,
+ * and a queue of refcounted outgoing frames written one per WRITEABLE. A
+ * broadcast costs one buffer and a reference per connection. Anything over a
+ * limit gets a protocol error; a connection that only sends errors, sends a
+ * huge frame, or lets its queue grow past the limits is closed.
+ */
+#include "ws/ws_endpoint.h"
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <string.h>
+
+#include "ws/http_server.h"
+
+struct ws_msg {
+  gint refs;
+  gsize len;
+  unsigned char buf[]; /* LWS_PRE bytes of headroom, then the text */
+};
+
+typedef struct {
+  ws_endpoint_t *ep;
+  ws_conn_id_t id;
+  struct lws *wsi;
+  GQueue out; /* of ws_msg_t* */
+  gsize out_bytes;
+  GByteArray *rx;
+  gsize rx_total; /* bytes of the frame being received, kept or not */
+  gboolean rx_binary;
+  double tokens;
+  gint64 refill_us;
+  guint violations;
+  gboolean closing;
+} conn_t;
+
+struct ws_endpoint {
+  ws_endpoint_config_t cfg;
+  ws_endpoint_callbacks_t cb;
+  void *user;
+  GHashTable *conns; /* ws_conn_id_t* -> conn_t* */
+  ws_conn_id_t next_id;
+  ws_endpoint_stats_t stats;
+};
+
+/* lws' per-session data: only a pointer, so the conn outlives nothing. */
+struct ws_pss {
+  conn_t *conn;
+};
+
+void ws_endpoint_config_init(ws_endpoint_config_t *cfg) {
+  *cfg = (ws_endpoint_config_t){
+      .max_connections = 5000,
+      .max_frame_bytes = 4096,
+      .abusive_frame_bytes = 65536,
+      .rate_per_s = 20,
+      .rate_burst = 20,
+      .max_violations = 50,
+      .max_queued_msgs = 1024,
+      .max_queued_bytes = 1024 * 1024,
+  };
+}
+
+ws_endpoint_t *ws_endpoint_new(const ws_endpoint_config_t *cfg, const ws_endpoint_callbacks_t *cb,
+                               void *user) {
+  ws_endpoint_t *ep = g_new0(ws_endpoint_t, 1);
+  if (cfg != NULL)
+    ep->cfg = *cfg;
+  else
+    ws_endpoint_config_init(&ep->cfg);
+  ep->cb = *cb;
+  ep->user = user;
+  ep->conns = g_hash_table_new(g_int64_hash, g_int64_equal);
+  ep->next_id = 1;
+  return ep;
+}
+
+void ws_endpoint_free(ws_endpoint_t *ep) {
+  if (ep == NULL)
+    return;
+  /* The HTTP server, freed first, closed every connection (CLOSED removed
+   * each from the table). Anything left is detached from lws already. */
+  g_hash_table_destroy(ep->conns);
+  g_free(ep);
+}
+
+/* ---- messages ---- */
+
+ws_msg_t *ws_msg_new(const char *text, gsize len) {
+  ws_msg_t *m = g_malloc(sizeof *m + LWS_PRE + len);
+  m->refs = 1;
+  m->len = len;
+  memcpy(m->buf + LWS_PRE, text, len);
+  return m;
+}
+
+ws_msg_t *ws_msg_ref(ws_msg_t *msg) {
+  g_atomic_int_inc(&msg->refs);
+  return msg;
+}
+
+void ws_msg_unref(ws_msg_t *msg) {
+  if (msg != NULL && g_atomic_int_dec_and_test(&msg->refs))
+    g_free(msg);
+}
+
+/* ---- sending ---- */
+
+static conn_t *find(ws_endpoint_t *ep, ws_conn_id_t id) {
+  return g_hash_table_lookup(ep->conns, &id);
+}
+
+static void drop_queue(conn_t *c) {
+  ws_msg_t *m;
+  while ((m = g_queue_pop_head(&c->out)) != NULL)
+    ws_msg_unref(m);
+  c->out_bytes = 0;
+}
+
+gboolean ws_endpoint_send(ws_endpoint_t *ep, ws_conn_id_t id, ws_msg_t *msg) {
+  conn_t *c = find(ep, id);
+  if (c == NULL || c->closing)
+    return FALSE;
+  if (g_queue_get_length(&c->out) >= ep->cfg.max_queued_msgs ||
+      c->out_bytes + msg->len > ep->cfg.max_queued_bytes) {
+    /* Too slow to keep up: free its memory now and let it go. */
+    ep->stats.dropped_slow++;
+    drop_queue(c);
+    c->closing = TRUE;
+    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"too slow", 8);
+    lws_callback_on_writable(c->wsi);
+    return FALSE;
+  }
+  g_queue_push_tail(&c->out, ws_msg_ref(msg));
+  c->out_bytes += msg->len;
+  lws_callback_on_writable(c->wsi);
+  return TRUE;
+}
+
+gboolean ws_endpoint_send_text(ws_endpoint_t *ep, ws_conn_id_t id, const char *text, gsize len) {
+  ws_msg_t *m = ws_msg_new(text, len);
+  gboolean ok = ws_endpoint_send(ep, id, m);
+  ws_msg_unref(m);
+  return ok;
+}
+
+void ws_endpoint_send_error(ws_endpoint_t *ep, ws_conn_id_t id, const char *code,
+                            const char *message, const char *ref) {
+  json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message",
+                        message ? message : code);
+  json_object_set_new(o, "ref", ref ? json_string(ref) : json_null());
+  char *text = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  if (text != NULL)
+    ws_endpoint_send_text(ep, id, text, strlen(text));
+  free(text);
+}
+
+void ws_endpoint_close(ws_endpoint_t *ep, ws_conn_id_t id, const char *reason) {
+  conn_t *c = find(ep, id);
+  if (c == NULL || c->closing)
+    return;
+  c->closing = TRUE;
+  lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)reason,
+                   strlen(reason));
+  lws_callback_on_writable(c->wsi);
+}
+
+void ws_endpoint_get_stats(const ws_endpoint_t *ep, ws_endpoint_stats_t *out) {
+  *out = ep->stats;
+  out->open_now = g_hash_table_size(ep->conns);
+}
+
+/* ---- receiving ---- */
+
+/* A protocol error for the peer; one that sends nothing but errors goes. */
+static void violation(conn_t *c, const char *code, const char *message) {
+  ws_endpoint_send_error(c->ep, c->id, code, message, NULL);
+  if (++c->violations >= c->ep->cfg.max_violations)
+    ws_endpoint_close(c->ep, c->id, "too many errors");
+}
+
+static gboolean take_token(conn_t *c) {
+  const ws_endpoint_config_t *cfg = &c->ep->cfg;
+  gint64 now = g_get_monotonic_time();
+  c->tokens = MIN(cfg->rate_burst, c->tokens + (now - c->refill_us) / 1e6 * cfg->rate_per_s);
+  c->refill_us = now;
+  if (c->tokens < 1.0)
+    return FALSE;
+  c->tokens -= 1.0;
+  return TRUE;
+}
+
+/* A whole frame has arrived: hand it over or say what is wrong with it. */
+static void frame_done(conn_t *c) {
+  ws_endpoint_t *ep = c->ep;
+  ep->stats.frames_in++;
+  if (c->rx_binary) {
+    ep->stats.binary++;
+    violation(c, "bad_json", "only text frames carry messages");
+  } else if (c->rx_total > ep->cfg.max_frame_bytes) {
+    ep->stats.too_large++;
+    violation(c, "too_large", "frames are at most 4096 bytes");
+  } else if (!take_token(c)) {
+    ep->stats.rate_limited++;
+    violation(c, "rate_limited", "too many messages a second");
+  } else {
+    c->violations = 0;
+    g_byte_array_append(c->rx, (const guint8 *)"", 1); /* NUL for the callback */
+    ep->cb.text(ep->user, c->id, (const char *)c->rx->data, c->rx->len - 1);
+  }
+  g_byte_array_set_size(c->rx, 0);
+  c->rx_total = 0;
+}
+
+static int on_receive(struct lws *wsi, conn_t *c, const void *in, size_t len) {
+  if (c->closing)
+    return 0;
+  if (lws_is_first_fragment(wsi)) {
+    g_byte_array_set_size(c->rx, 0);
+    c->rx_total = 0;
+    c->rx_binary = lws_frame_is_binary(wsi);
+  }
+  c->rx_total += len;
+  if (c->rx_total > c->ep->cfg.abusive_frame_bytes) {
+    c->ep->stats.too_large++;
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"frame too large",
+                     15);
+    return -1;
+  }
+  if (c->rx_total <= c->ep->cfg.max_frame_bytes)
+    g_byte_array_append(c->rx, in, (guint)len);
+  if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
+    frame_done(c);
+  return 0;
+}
+
+static int on_writeable(struct lws *wsi, conn_t *c) {
+  ws_msg_t *m = g_queue_pop_head(&c->out);
+  if (m == NULL)
+    return c->closing ? -1 : 0;
+  c->out_bytes -= m->len;
+  int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+  c->ep->stats.frames_out++;
+  c->ep->stats.bytes_out += m->len;
+  ws_msg_unref(m);
+  if (n < 0)
+    return -1;
+  if (!g_queue_is_empty(&c->out) || c->closing)
+    lws_callback_on_writable(wsi);
+  return 0;
+}
+
+static conn_t *conn_open(ws_endpoint_t *ep, struct lws *wsi) {
+  conn_t *c = g_new0(conn_t, 1);
+  c->ep = ep;
+  c->id = ep->next_id++;
+  c->wsi = wsi;
+  c->rx = g_byte_array_sized_new(256);
+  c->tokens = ep->cfg.rate_burst;
+  c->refill_us = g_get_monotonic_time();
+  g_queue_init(&c->out);
+  g_hash_table_insert(ep->conns, &c->id, c);
+  ep->stats.opened++;
+  return c;
+}
+
+static void conn_closed(conn_t *c) {
+  ws_endpoint_t *ep = c->ep;
+  g_hash_table_remove(ep->conns, &c->id);
+  ep->stats.closed++;
+  ep->cb.close(ep->user, c->id);
+  drop_queue(c);
+  g_byte_array_unref(c->rx);
+  g_free(c);
+}
+
+static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len) {
+  struct ws_pss *pss = user;
+  http_server_t *srv = lws_context_user(lws_get_context(wsi));
+  ws_endpoint_t *ep = srv ? http_server_ws_endpoint(srv) : NULL;
+
+  switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+      /* tourcast.v1 lives on /ws only. */
+      char uri[8];
+      int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+      return n == 3 && memcmp(uri, "/ws", 3) == 0 ? 0 : -1;
+    }
+    case LWS_CALLBACK_ESTABLISHED:
+      if (ep == NULL)
+        return -1;
+      if (g_hash_table_size(ep->conns) >= ep->cfg.max_connections) {
+        ep->stats.refused++;
+        lws_close_reason(wsi, (enum lws_close_status)1013, (unsigned char *)"server full", 11);
+        return -1;
+      }
+      pss->conn = conn_open(ep, wsi);
+      ep->cb.open(ep->user, pss->conn->id);
+      return 0;
+    case LWS_CALLBACK_RECEIVE:
+      return pss->conn ? on_receive(wsi, pss->conn, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      return pss->conn ? on_writeable(wsi, pss->conn) : -1;
+    case LWS_CALLBACK_CLOSED:
+      if (pss->conn != NULL)
+        conn_closed(pss->conn);
+      pss->conn = NULL;
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+const struct lws_protocols *ws_endpoint_lws_protocol(void) {
+  /* rx_buffer_size bounds one RECEIVE callback, not a frame: larger frames
+   * arrive in pieces and are reassembled (or dropped) above. */
+  static const struct lws_protocols proto = {
+      "tourcast.v1", callback_ws, sizeof(struct ws_pss), 4096, 0, NULL, 0};
+  return &proto;
+}

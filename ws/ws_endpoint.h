@@ -1,0 +1,82 @@
+/* ws_endpoint.h — the /ws WebSocket endpoint (subprotocol tourcast.v1).
+ *
+ * Owns the WebSocket connections of the HTTP server's lws vhost: reassembles
+ * text frames up to the protocol's size limit, applies the per-connection
+ * rate limit, keeps a bounded outgoing queue per connection and drops a
+ * client that cannot keep up. It knows nothing of what messages mean; the
+ * room gets whole frames and sends replies and broadcasts back through here.
+ * Control loop only.
+ */
+#ifndef TOURCAST_WS_ENDPOINT_H
+#define TOURCAST_WS_ENDPOINT_H
+
+#include <glib.h>
+
+typedef struct ws_endpoint ws_endpoint_t;
+typedef guint64 ws_conn_id_t; /* unique for the life of the process, never 0 */
+
+/* A frame to send, shared by every connection it goes to (refcounted). */
+typedef struct ws_msg ws_msg_t;
+
+typedef struct {
+  guint max_connections;     /* WebSocket connections open at once (5000) */
+  guint max_frame_bytes;     /* a larger text frame gets too_large (4096) */
+  guint abusive_frame_bytes; /* a frame this large closes the connection (65536) */
+  double rate_per_s;         /* messages per second per connection (20) */
+  double rate_burst;         /* token bucket size (20) */
+  guint max_violations;      /* errors in a row before the connection is closed (50) */
+  guint max_queued_msgs;     /* outgoing frames queued per connection (1024) */
+  gsize max_queued_bytes;    /* outgoing bytes queued per connection (1 MiB) */
+} ws_endpoint_config_t;
+
+void ws_endpoint_config_init(ws_endpoint_config_t *cfg);
+
+typedef struct {
+  void (*open)(void *user, ws_conn_id_t id);
+  /* One whole text frame within the limits and the rate. `text` is
+   * NUL-terminated and borrowed for the call. */
+  void (*text)(void *user, ws_conn_id_t id, const char *text, gsize len);
+  /* The connection is gone (closed by either side or dropped). */
+  void (*close)(void *user, ws_conn_id_t id);
+} ws_endpoint_callbacks_t;
+
+typedef struct {
+  guint64 opened, closed, refused; /* refused: over max_connections */
+  guint64 frames_in, frames_out, bytes_out;
+  guint64 too_large, rate_limited, binary, dropped_slow;
+  guint open_now;
+} ws_endpoint_stats_t;
+
+/* `cfg` and `cb` are copied, `user` borrowed. */
+ws_endpoint_t *ws_endpoint_new(const ws_endpoint_config_t *cfg, const ws_endpoint_callbacks_t *cb,
+                               void *user);
+/* Closes nothing by itself (the lws context owns the sockets; free the HTTP
+ * server first). NULL is a no-op. */
+void ws_endpoint_free(ws_endpoint_t *ep);
+
+/* A frame holding `len` bytes of text (copied). */
+ws_msg_t *ws_msg_new(const char *text, gsize len);
+ws_msg_t *ws_msg_ref(ws_msg_t *msg);
+void ws_msg_unref(ws_msg_t *msg);
+
+/* Queues `msg` (a new reference is taken) for connection `id`. FALSE if the
+ * connection is gone, or its queue is over the limits: then the connection is
+ * dropped, because a client that cannot keep up must not hold memory or
+ * delay the others. */
+gboolean ws_endpoint_send(ws_endpoint_t *ep, ws_conn_id_t id, ws_msg_t *msg);
+/* ws_endpoint_send of a copy of `text`. */
+gboolean ws_endpoint_send_text(ws_endpoint_t *ep, ws_conn_id_t id, const char *text, gsize len);
+/* Sends an {"type":"error",...} frame for a protocol error code. */
+void ws_endpoint_send_error(ws_endpoint_t *ep, ws_conn_id_t id, const char *code,
+                            const char *message, const char *ref);
+/* Closes a connection once its queue is flushed (close code 1008). */
+void ws_endpoint_close(ws_endpoint_t *ep, ws_conn_id_t id, const char *reason);
+
+void ws_endpoint_get_stats(const ws_endpoint_t *ep, ws_endpoint_stats_t *out);
+
+/* For http_server.c: the lws protocol entry that serves tourcast.v1. Its
+ * callback finds the endpoint through http_server_ws_endpoint(). */
+struct lws_protocols;
+const struct lws_protocols *ws_endpoint_lws_protocol(void);
+
+#endif
