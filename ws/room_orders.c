@@ -84,10 +84,10 @@ static void note_committed(room_t *r, const pending_order_t *o, const store_orde
     json_decref(g_queue_pop_head(&r->ticker));
   /* The leader's live order list carries who and where: leader only, and
    * coalesced like the rest, so a flash sale is a few frames, not thousands. */
-  json_t *order = json_pack("{s:I, s:I, s:I, s:I, s:I}", "order_id", (json_int_t)res->order_id,
-                            "viewer_id", (json_int_t)o->viewer_id, "product_id",
-                            (json_int_t)res->product_id, "qty", (json_int_t)res->qty,
-                            "stream_ms", (json_int_t)res->stream_ms);
+  json_t *order =
+      json_pack("{s:I, s:I, s:I, s:I, s:I}", "order_id", (json_int_t)res->order_id, "viewer_id",
+                (json_int_t)o->viewer_id, "product_id", (json_int_t)res->product_id, "qty",
+                (json_int_t)res->qty, "stream_ms", (json_int_t)res->stream_ms);
   if (s != NULL) {
     json_object_set_new(order, "name", json_string(s->name));
     json_object_set_new(order, "pickup", json_string(s->pickup));
