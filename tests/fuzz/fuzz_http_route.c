@@ -26,7 +26,7 @@ static int name_is_safe(const char *name) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   http_route_t r;
   http_route_kind_t k = http_route_parse((const char *)data, size, &r);
-  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_METRICS)
+  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_API_ORDERS_CSV)
     abort();
   if (!name_is_safe(r.name))
     abort();
@@ -51,6 +51,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       /* The name came from the input, right after "/web/". */
       if (n == 0 || size < 5 + n || memcmp(data, "/web/", 5) != 0 ||
           memcmp(data + 5, r.name, n) != 0 || r.content_type == NULL)
+        abort();
+      break;
+    case HTTP_ROUTE_API_SHOWS:
+      if (n != 0 || r.show_id != 0 || r.content_type == NULL)
+        abort();
+      break;
+    case HTTP_ROUTE_API_EVENTS:
+    case HTTP_ROUTE_API_ORDERS_CSV:
+      /* A show id taken from the path, in range. */
+      if (n != 0 || r.show_id < 1 || r.show_id > HTTP_ROUTE_ID_MAX || r.content_type == NULL ||
+          size < 12 || memcmp(data, "/api/shows/", 11) != 0)
         abort();
       break;
     case HTTP_ROUTE_INDEX:

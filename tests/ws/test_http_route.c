@@ -34,6 +34,22 @@ static const row_t rows[] = {
     {"/healthz/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/metrics", -1, HTTP_ROUTE_METRICS, "", FALSE},
     {"/replay/3", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    /* the JSON API */
+    {"/api/shows", -1, HTTP_ROUTE_API_SHOWS, "", FALSE},
+    {"/api/shows/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/12/events", -1, HTTP_ROUTE_API_EVENTS, "", FALSE},
+    {"/api/shows/12/orders.csv?token=x", -1, HTTP_ROUTE_API_ORDERS_CSV, "", FALSE},
+    {"/api/shows/9007199254740991/events", -1, HTTP_ROUTE_API_EVENTS, "", FALSE},
+    {"/api/shows/9007199254740992/events", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/99999999999999999999999/events", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/0/events", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/012/events", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/-1/events", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/x/events", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/1", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/1/events/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/1/orders.csvx", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/1/../events", -1, HTTP_ROUTE_REJECTED, "", FALSE},
     /* static assets */
     {"/web/app.css", -1, HTTP_ROUTE_WEB_ASSET, "app.css", FALSE},
     {"/web/app.js?v=3", -1, HTTP_ROUTE_WEB_ASSET, "app.js", FALSE},
@@ -204,8 +220,22 @@ static void test_truncations(void) {
   }
 }
 
+static void test_show_ids(void) {
+  http_route_t r;
+  const char *p = "/api/shows/9007199254740991/orders.csv";
+  g_assert_cmpint(http_route_parse(p, strlen(p), &r), ==, HTTP_ROUTE_API_ORDERS_CSV);
+  g_assert_cmpint(r.show_id, ==, 9007199254740991LL);
+  p = "/api/shows/7/events";
+  g_assert_cmpint(http_route_parse(p, strlen(p), &r), ==, HTTP_ROUTE_API_EVENTS);
+  g_assert_cmpint(r.show_id, ==, 7);
+  g_assert_cmpstr(r.content_type, ==, "application/json");
+  p = "/api/shows/7/nope";
+  http_route_parse(p, strlen(p), &r);
+  g_assert_cmpint(r.show_id, ==, 0);
+}
+
 static void test_kind_names(void) {
-  for (int k = HTTP_ROUTE_REJECTED; k <= HTTP_ROUTE_METRICS; k++)
+  for (int k = HTTP_ROUTE_REJECTED; k <= HTTP_ROUTE_API_ORDERS_CSV; k++)
     g_assert_cmpstr(http_route_kind_name((http_route_kind_t)k), !=, "unknown");
   g_assert_cmpstr(http_route_kind_name((http_route_kind_t)999), ==, "unknown");
 }
@@ -213,6 +243,7 @@ static void test_kind_names(void) {
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/http_route/table", test_table);
+  g_test_add_func("/http_route/show-ids", test_show_ids);
   g_test_add_func("/http_route/content_types", test_content_types);
   g_test_add_func("/http_route/lengths", test_lengths);
   g_test_add_func("/http_route/truncations", test_truncations);
