@@ -63,13 +63,13 @@ static gboolean on_coalesce(gpointer data) {
   room_t *r = data;
   r->coalesce_source = 0;
   GHashTableIter it;
-  gpointer value;
+  gpointer key, value;
   g_hash_table_iter_init(&it, r->dirty_stock);
-  while (g_hash_table_iter_next(&it, NULL, &value)) {
+  while (g_hash_table_iter_next(&it, &key, &value)) {
+    g_hash_table_iter_steal(&it); /* the message goes to the broadcast, */
+    g_free(key);                  /* the key is ours to free */
     room_broadcast_json(r, value, FALSE);
-    g_hash_table_iter_steal(&it);
   }
-  g_hash_table_remove_all(r->dirty_stock); /* frees the keys stolen above */
   json_t *t;
   while ((t = g_queue_pop_head(&r->ticker)) != NULL)
     room_broadcast_json(r, t, FALSE);
