@@ -200,7 +200,7 @@ static gboolean parse_product(reader_t *r, proto_msg_t *m) {
       !read_string(r, "unit", PROTO_MAX_UNIT_CHARS, FALSE, &p->unit) ||
       !read_int(r, "price_cents", 0, PROTO_MAX_PRICE_CENTS, p->id == 0, -1, &p->price_cents) ||
       !read_int(r, "stock", 0, PROTO_MAX_STOCK, FALSE, -1, &p->stock) ||
-      !read_int(r, "limit_per_buyer", 1, PROTO_MAX_QTY, FALSE, -1, &limit) ||
+      !read_int(r, "limit_per_buyer", 0, PROTO_MAX_QTY, FALSE, -1, &limit) ||
       !read_bool(r, "on_sale", &p->on_sale, &present))
     return FALSE;
   p->limit_per_buyer = (int)limit;

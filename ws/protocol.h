@@ -82,7 +82,7 @@ typedef struct {
       gint64 id; /* 0: create */
       const char *name, *unit;
       gint64 price_cents, stock;
-      int limit_per_buyer;
+      int limit_per_buyer; /* 0: no limit */
       gboolean on_sale;
       guint present; /* PROTO_FIELD_* bits of the fields that were sent */
     } product;
