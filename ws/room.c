@@ -131,7 +131,21 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
   if (show != 0)
     orders =
         v ? store_viewer_orders_json(r->store, show, v->id) : store_orders_json(r->store, show);
-  json_object_set_new(w, v ? "my_orders" : "orders", orders ? orders : json_array());
+  if (orders == NULL)
+    orders = json_array();
+  /* The leader's welcome carries the newest orders only: a flash sale's
+   * whole list would not fit a connection's queue (the CSV has them all). */
+  gsize total = json_array_size(orders);
+  if (v == NULL && total > ROOM_WELCOME_ORDERS) {
+    json_t *tail = json_array();
+    for (gsize i = total - ROOM_WELCOME_ORDERS; i < total; i++)
+      json_array_append(tail, json_array_get(orders, i));
+    json_decref(orders);
+    orders = tail;
+  }
+  if (v == NULL)
+    json_object_set_new(w, "orders_total", json_integer((json_int_t)total));
+  json_object_set_new(w, v ? "my_orders" : "orders", orders);
   if (v != NULL) {
     json_object_set_new(w, "viewer_id", json_integer(v->id));
     json_object_set_new(w, "viewer_token", json_string(v->token));
