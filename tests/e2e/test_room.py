@@ -91,6 +91,14 @@ async def put_product(ldr, **fields):
     return (await ldr.typed("product"))["product"]
 
 
+async def product_state(server, product_id):
+    """The product as a newly greeted viewer sees it."""
+    v = await viewer(server, 9999)
+    prod = [x for x in v.welcome["products"] if x["id"] == product_id][0]
+    await v.close()
+    return prod
+
+
 def orders_csv(server, show_id):
     status, _, body = server.get(f"/api/shows/{show_id}/orders.csv?token={TOKEN}")
     assert status == 200, status
@@ -214,13 +222,7 @@ class RoomTest(unittest.TestCase):
         _, rows = orders_csv(self.server, 1)
         self.assertEqual(len(rows), 100)
 
-        async def check_stock():
-            v = await viewer(self.server, 9999)
-            prod = [x for x in v.welcome["products"] if x["id"] == p["id"]][0]
-            await v.close()
-            return prod
-
-        prod = run(check_stock())
+        prod = run(product_state(self.server, p["id"]))
         self.assertEqual((prod["stock"], prod["sold"]), (0, 100))
 
     def test_malformed_changes_nothing(self):
@@ -317,13 +319,7 @@ class RoomTest(unittest.TestCase):
         missing = set(acked) - stored
         self.assertEqual(missing, set(), f"{len(missing)} acknowledged orders lost")
 
-        async def check():
-            v = await viewer(self.server, 77)
-            prod = [x for x in v.welcome["products"] if x["id"] == p["id"]][0]
-            await v.close()
-            return prod
-
-        prod = run(check())
+        prod = run(product_state(self.server, p["id"]))
         self.assertEqual(prod["stock"] + prod["sold"], 100000)
         self.assertEqual(prod["sold"], len(rows))
 

@@ -91,6 +91,17 @@ static double listed_seconds(const char *text, int *count) {
   return total;
 }
 
+/* Frees what a test made and removes its directory. */
+static void teardown(pipeline_t *p, overlay_t *ov, char *dir, clip_t *clip) {
+  pipeline_free(p);
+  overlay_free(ov);
+  char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+  g_assert_cmpint(system(cmd), ==, 0);
+  g_free(cmd);
+  g_free(dir);
+  g_free(clip->data);
+}
+
 static void test_two_sessions_one_timeline(void) {
   clip_t clip = make_clip("640x360", 4);
   char *dir = g_dir_make_tmp("tourcast-pipe-XXXXXX", NULL);
@@ -140,13 +151,7 @@ static void test_two_sessions_one_timeline(void) {
   g_assert_cmpuint(st.segments, >=, 8);
   g_free(text);
 
-  pipeline_free(p);
-  overlay_free(ov);
-  char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-  g_assert_cmpint(system(cmd), ==, 0);
-  g_free(cmd);
-  g_free(dir);
-  g_free(clip.data);
+  teardown(p, ov, dir, &clip);
 }
 
 /* Garbage instead of H.264 ends the session with an error, not a crash, and
@@ -182,13 +187,7 @@ static void test_garbage_then_recovery(void) {
   int n = 0;
   g_assert_cmpfloat(listed_seconds(text, &n), >, 1.5);
   g_free(text);
-  pipeline_free(p);
-  overlay_free(ov);
-  char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-  g_assert_cmpint(system(cmd), ==, 0);
-  g_free(cmd);
-  g_free(dir);
-  g_free(clip.data);
+  teardown(p, ov, dir, &clip);
 }
 
 int main(int argc, char **argv) {
