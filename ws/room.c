@@ -176,8 +176,12 @@ static void hello_viewer(room_t *r, session_t *s, const proto_msg_t *m) {
   gboolean ok;
   if (h->viewer_token && store_viewer_by_token(r->store, h->viewer_token, &v)) {
     /* A returning viewer; new details, if sent, replace the old ones. */
-    ok = !full || (store_viewer_update(r->store, v.id, h->name, h->pickup, h->phone, &err) &&
-                   (store_viewer_clear(&v), store_viewer_by_id(r->store, v.id, &v)));
+    gint64 id = v.id;
+    ok = !full || store_viewer_update(r->store, id, h->name, h->pickup, h->phone, &err);
+    if (ok && full) {
+      store_viewer_clear(&v); /* zeroes v.id too: read back by the saved id */
+      ok = store_viewer_by_id(r->store, id, &v);
+    }
   } else if (full) {
     ok = store_viewer_create(r->store, h->name, h->pickup, h->phone, h->invite_ref, unix_ms(), &v,
                              &err);

@@ -170,6 +170,13 @@ class RoomTest(unittest.TestCase):
             self.assertEqual([o["order_id"] for o in w["my_orders"]], [ok["order_id"]])
             ldr2 = await leader(self.server)  # the leader's console after a reload
             await ldr2.close()
+            # Returning with the token and new details: same viewer, new pickup.
+            moved = await Client.open(self.server)
+            await moved.send({"type": "hello", "role": "viewer", "viewer_token": token,
+                              "name": "王小明", "pickup": "5号楼", "phone": "13800000001"})
+            w2 = await moved.typed("welcome")
+            self.assertEqual((w2["viewer_id"], w2["pickup"]), (w["viewer_id"], "5号楼"))
+            await moved.close()
             await back.send({"type": "order", "product_id": peach["id"], "qty": 1, "key": "k1"})
             self.assertEqual((await back.typed("order.ok", key="k1"))["order_id"], ok["order_id"])
             await ldr.send({"type": "show.end"})
