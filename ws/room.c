@@ -554,6 +554,22 @@ void room_publisher(room_t *r, gboolean live) {
   r->publisher_live = live;
 }
 
+void room_test_open(room_t *r, ws_conn_id_t id) {
+  on_open(r, id);
+}
+
+void room_test_text(room_t *r, ws_conn_id_t id, const char *text, gsize len) {
+  on_text(r, id, text, len);
+}
+
+void room_test_close(room_t *r, ws_conn_id_t id) {
+  on_close(r, id);
+}
+
+void room_flush_orders(room_t *r) {
+  room_orders_flush(r);
+}
+
 gboolean room_leader_token_ok(room_t *r, const char *token) {
   return token != NULL && constant_time_equal(token, r->cfg.leader_token);
 }

@@ -56,6 +56,14 @@ void room_publisher(room_t *room, gboolean live);
 /* TRUE if `token` is the leader token (compared in constant time). */
 gboolean room_leader_token_ok(room_t *room, const char *token);
 
+/* Tests and fuzzing: what the endpoint does for connection `id`, without a
+ * socket. Replies to such connections go nowhere. */
+void room_test_open(room_t *room, ws_conn_id_t id);
+void room_test_text(room_t *room, ws_conn_id_t id, const char *text, gsize len);
+void room_test_close(room_t *room, ws_conn_id_t id);
+/* Commits the orders waiting for the next loop iteration, now. */
+void room_flush_orders(room_t *room);
+
 void room_get_stats(room_t *room, room_stats_t *out);
 /* Appends the room's and the store's Prometheus metrics to `out`. */
 void room_metrics(room_t *room, GString *out);
