@@ -12,7 +12,8 @@ PKGS=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   # web, data
-  libwebsockets-dev libwebsockets-evlib-glib libjansson-dev libsqlite3-dev
+  libwebsockets-dev libwebsockets-evlib-glib libwebsockets-evlib-uv libuv1-dev libjansson-dev
+  libsqlite3-dev
   # overlay
   libcairo2-dev libpango1.0-dev fonts-noto-cjk libqrencode-dev
   # tests and benchmarks: real publisher and checker, fuzzing

@@ -2,7 +2,7 @@
  *
  * Serves the pages under web_dir, the live HLS playlist and segments from the
  * data dir, /healthz and /metrics. It runs on the GLib main loop of the
- * calling thread (LWS_SERVER_OPTION_GLIB), so its callbacks run on the
+ * calling thread (through libuv, polled as one GSource), so its callbacks run on the
  * control loop. Later the same context serves the WebSocket /ws.
  */
 #ifndef TOURCAST_HTTP_SERVER_H

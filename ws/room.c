@@ -95,13 +95,15 @@ static gboolean on_tick(gpointer data) {
     room_broadcast_json(r, json_pack("{s:s, s:i}", "type", "viewers", "count", r->last_viewers),
                         FALSE);
   }
+  /* Once per show: the show's JSON counts its orders, too dear for a tick. */
   gint64 show = store_show_current(r->store);
   gint64 epoch = r->cfg.epoch_unix_ms ? r->cfg.epoch_unix_ms(r->cfg.clock_user) : -1;
-  if (show != 0 && epoch >= 0) {
+  if (show != 0 && show != r->epoch_show && epoch >= 0) {
     json_t *j = store_show_json(r->store, show);
     if (j != NULL && json_is_null(json_object_get(j, "epoch_unix_ms")))
       store_show_set_epoch(r->store, show, epoch, NULL);
     json_decref(j);
+    r->epoch_show = show;
   }
   return G_SOURCE_CONTINUE;
 }

@@ -52,6 +52,7 @@ struct room {
   gint64 pinned;    /* product on screen now, 0 none */
   gint64 highlight; /* question on screen now, 0 none */
   gboolean publisher_live;
+  gint64 epoch_show; /* the show whose epoch is known to be stored */
 };
 
 /* room.c */
