@@ -116,6 +116,25 @@ static json_t *show_json_or_null(room_t *r) {
   return j ? j : json_null();
 }
 
+/* The show as welcomes carry it. store_show_json() counts the show's orders,
+ * O(orders): a crowd reconnecting after a flash sale would pay it once per
+ * hello, so welcomes share a copy at most a second old (only its "orders"
+ * count can be stale; show changes drop the copy). A new reference. */
+static json_t *show_json_for_welcome(room_t *r) {
+  gint64 now = g_get_monotonic_time();
+  if (r->show_cache == NULL || now - r->show_cache_us > G_USEC_PER_SEC) {
+    json_decref(r->show_cache);
+    r->show_cache = show_json_or_null(r);
+    r->show_cache_us = now;
+  }
+  return json_incref(r->show_cache);
+}
+
+static void show_cache_drop(room_t *r) {
+  json_decref(r->show_cache);
+  r->show_cache = NULL;
+}
+
 static json_t *id_or_null(gint64 id) {
   return id ? json_integer(id) : json_null();
 }
@@ -124,10 +143,10 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
   gint64 show = store_show_current(r->store);
   json_t *questions = show ? store_questions_json(r->store, show) : NULL;
   json_t *w = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:i}", "type", "welcome", "role",
-                        s->role == ROLE_LEADER ? "leader" : "viewer", "show", show_json_or_null(r),
-                        "products", store_products_json(r->store), "pinned", id_or_null(r->pinned),
-                        "highlight", id_or_null(r->highlight), "stream_ms",
-                        (json_int_t)room_now_stream_ms(r), "questions",
+                        s->role == ROLE_LEADER ? "leader" : "viewer", "show",
+                        show_json_for_welcome(r), "products", store_products_json(r->store),
+                        "pinned", id_or_null(r->pinned), "highlight", id_or_null(r->highlight),
+                        "stream_ms", (json_int_t)room_now_stream_ms(r), "questions",
                         questions ? questions : json_array(), "viewers", r->stats.viewers);
   json_t *orders = NULL;
   if (show != 0)
@@ -353,6 +372,7 @@ static gboolean begin_show(room_t *r, const char *title, GError **err) {
   if (store_show_begin(r->store, title ? title : r->cfg.show_title, unix_ms(), err) == 0)
     return FALSE;
   r->pinned = r->highlight = 0;
+  show_cache_drop(r);
   room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", show_json_or_null(r)),
                       FALSE);
   return TRUE;
@@ -373,6 +393,7 @@ static void on_show(room_t *r, session_t *s, const proto_msg_t *m) {
     store_failed(r, s, m, err);
     return;
   }
+  show_cache_drop(r);
   json_t *j = store_show_json(r->store, show);
   room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", j ? j : json_null()),
                       FALSE);
@@ -531,6 +552,7 @@ void room_free(room_t *r) {
   g_hash_table_destroy(r->dirty_stock);
   g_queue_clear_full(&r->ticker, (GDestroyNotify)json_decref);
   json_decref(r->leader_orders);
+  json_decref(r->show_cache);
   g_array_free(r->pending, TRUE);
   g_hash_table_destroy(r->sessions);
   ws_endpoint_free(r->ep);

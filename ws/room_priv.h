@@ -52,7 +52,9 @@ struct room {
   gint64 pinned;    /* product on screen now, 0 none */
   gint64 highlight; /* question on screen now, 0 none */
   gboolean publisher_live;
-  gint64 epoch_show; /* the show whose epoch is known to be stored */
+  gint64 epoch_show;  /* the show whose epoch is known to be stored */
+  json_t *show_cache; /* the show for welcomes, see show_json_for_welcome() */
+  gint64 show_cache_us;
 };
 
 /* room.c */
