@@ -319,11 +319,19 @@ static void session_teardown_worker(gpointer data, gpointer user) {
   g_free(s);
 }
 
+/* Where the next session's first frame goes on the timeline: one frame
+ * after the newest frame sent out (0 before any), never before a boundary
+ * already handed out. */
+static gint64 after_last_frame_ms(pipeline_t *p) {
+  gint64 now_ms = atomic_load(&p->stream_ms);
+  return MAX(p->next_base_ms, now_ms < 0 ? 0 : now_ms + 1000 / p->cfg.fps);
+}
+
 /* Detaches the session from the loop and hands it to the teardown worker. */
 static void session_finish(pipeline_t *p, session_t *s) {
   if (p->current == s) {
     p->current = NULL;
-    p->next_base_ms = MAX(p->next_base_ms, atomic_load(&p->stream_ms) + 1000 / p->cfg.fps);
+    p->next_base_ms = after_last_frame_ms(p);
   }
   p->draining = g_list_remove(p->draining, s);
   atomic_store(&s->superseded, TRUE);
@@ -346,8 +354,7 @@ gboolean pipeline_begin(pipeline_t *p, GError **err) {
   g_mutex_init(&s->cut_lock);
   g_queue_init(&s->cut_times);
   gst_segment_init(&s->segment, GST_FORMAT_UNDEFINED);
-  gint64 now_ms = atomic_load(&p->stream_ms);
-  s->base_ms = MAX(p->next_base_ms, now_ms < 0 ? 0 : now_ms + 1000 / p->cfg.fps);
+  s->base_ms = after_last_frame_ms(p);
 
   session_build_params_t bp = {
       .width = p->cfg.width,
@@ -425,7 +432,7 @@ void pipeline_end(pipeline_t *p) {
    * now on the next publisher's session owns the clock. */
   p->current = NULL;
   p->draining = g_list_prepend(p->draining, s);
-  p->next_base_ms = MAX(p->next_base_ms, atomic_load(&p->stream_ms) + 1000 / p->cfg.fps);
+  p->next_base_ms = after_last_frame_ms(p);
 }
 
 void pipeline_free(pipeline_t *p) {
