@@ -304,22 +304,17 @@ static char *api_body(void *user, const http_route_t *route, const char *token, 
   switch (route->kind) {
     case HTTP_ROUTE_API_SHOWS:
       return json_body(store_shows_json(app->store), status);
-    case HTTP_ROUTE_API_EVENTS: {
-      json_t *show = store_show_json(app->store, route->show_id);
-      if (show == NULL)
+    case HTTP_ROUTE_API_EVENTS:
+      if (!store_show_exists(app->store, route->show_id))
         return json_body(NULL, status);
-      json_decref(show);
       return json_body(store_events_json(app->store, route->show_id), status);
-    }
     case HTTP_ROUTE_API_ORDERS_CSV: {
       if (!room_leader_token_ok(app->room, token)) {
         *status = 403;
         return g_strdup("{\"error\":\"the leader token is required\"}\n");
       }
-      json_t *show = store_show_json(app->store, route->show_id);
-      if (show == NULL)
+      if (!store_show_exists(app->store, route->show_id))
         return json_body(NULL, status);
-      json_decref(show);
       GString *csv = g_string_new(NULL);
       if (!store_orders_csv(app->store, route->show_id, csv)) {
         g_string_free(csv, TRUE);

@@ -87,6 +87,8 @@ gboolean store_show_end(store_t *st, gint64 show_id, gint64 stream_ms, gint64 un
  *  "epoch_unix_ms"|null,"promise"|null,"highlight" (question id)|null,"orders" (count)};
  * NULL if there is no such show. */
 json_t *store_show_json(store_t *st, gint64 show_id);
+/* TRUE if show `show_id` exists (open or ended); one indexed lookup. */
+gboolean store_show_exists(store_t *st, gint64 show_id);
 /* Every show as above, newest first; NULL only on a database error. */
 json_t *store_shows_json(store_t *st);
 

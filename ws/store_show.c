@@ -29,6 +29,11 @@ store_show_state_t store_show_state(store_t *st, gint64 show_id, GError **err) {
   return state;
 }
 
+gboolean store_show_exists(store_t *st, gint64 show_id) {
+  store_show_state_t state = store_show_state(st, show_id, NULL);
+  return state == STORE_SHOW_OPEN || state == STORE_SHOW_ENDED;
+}
+
 gboolean store_show_require_open(store_t *st, gint64 show_id, GError **err) {
   switch (store_show_state(st, show_id, err)) {
     case STORE_SHOW_OPEN:

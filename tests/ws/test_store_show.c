@@ -40,6 +40,9 @@ static void test_shows(sfx_t *fx, gconstpointer data) {
   gint64 a = store_show_begin(fx->st, "第一场", 1000, &err);
   g_assert_no_error(err);
   g_assert_cmpint(store_show_current(fx->st), ==, a);
+  g_assert_true(store_show_exists(fx->st, a));
+  g_assert_false(store_show_exists(fx->st, 999));
+  g_assert_false(store_show_exists(fx->st, 0));
   expect_error(store_show_begin(fx->st, "again", 1001, &err) != 0, &err, STORE_ERROR_STATE);
   expect_error(store_show_begin(fx->st, NULL, 1001, &err) != 0, &err, STORE_ERROR_INVALID);
 
@@ -61,6 +64,7 @@ static void test_shows(sfx_t *fx, gconstpointer data) {
   g_assert_true(store_show_end(fx->st, a, 60000, 61000, &err));
   g_assert_no_error(err);
   g_assert_cmpint(store_show_current(fx->st), ==, 0);
+  g_assert_true(store_show_exists(fx->st, a)); /* ended shows still exist */
   expect_error(store_show_end(fx->st, a, 1, 1, &err), &err, STORE_ERROR_STATE);
   expect_error(store_show_end(fx->st, 999, 1, 1, &err), &err, STORE_ERROR_NOT_FOUND);
   j = store_show_json(fx->st, a);
