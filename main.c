@@ -20,6 +20,7 @@
 #include "stream/pipeline.h"
 #include "stream/rtmp_server.h"
 #include "ws/http_server.h"
+#include "ws/prom.h"
 #include "ws/room.h"
 #include "ws/store.h"
 
@@ -226,12 +227,6 @@ static char *healthz_json(void *user) {
                          MAX(pipeline_stream_ms(app->pipeline), 0));
 }
 
-static void metric(GString *s, const char *name, const char *type, const char *help,
-                   const char *labels, double value) {
-  g_string_append_printf(s, "# HELP %s %s\n# TYPE %s %s\n%s%s %.15g\n", name, help, name, type,
-                         name, labels ? labels : "", value);
-}
-
 static char *metrics_text(void *user) {
   app_t *app = user;
   rtmp_server_stats_t rs;
@@ -239,26 +234,28 @@ static char *metrics_text(void *user) {
   rtmp_server_get_stats(app->rtmp, &rs);
   pipeline_get_stats(app->pipeline, &ps);
   GString *s = g_string_new(NULL);
-  metric(s, "tourcast_publisher_live", "gauge", "1 while a publisher is live.", NULL,
-         rs.publishing);
-  metric(s, "tourcast_stream_ms", "gauge", "The stream clock: ms of output video in this show.",
-         NULL, (double)MAX(ps.stream_ms, 0));
-  metric(s, "tourcast_rtmp_connections_open", "gauge", "Open RTMP connections.", NULL,
-         rs.connections_open);
-  metric(s, "tourcast_rtmp_connections_accepted_total", "counter", "RTMP connections accepted.",
-         NULL, (double)rs.connections_accepted);
-  metric(s, "tourcast_rtmp_connections_rejected_total", "counter",
-         "RTMP connections refused or closed on bad input.", NULL, (double)rs.connections_rejected);
-  metric(s, "tourcast_rtmp_bytes_in_total", "counter", "Bytes read from RTMP sockets.", NULL,
-         (double)rs.bytes_in);
-  metric(s, "tourcast_pipeline_sessions_total", "counter", "Publishes handled.", NULL,
-         (double)ps.sessions);
-  metric(s, "tourcast_pipeline_errors_total", "counter", "Publishes that ended on a media error.",
-         NULL, (double)ps.errors);
-  metric(s, "tourcast_frames_out_total", "counter", "Frames sent to the encoder.", NULL,
-         (double)ps.frames_out);
-  metric(s, "tourcast_hls_segments_total", "counter", "Segments added to the live playlist.", NULL,
-         (double)ps.segments);
+  prom_metric(s, "tourcast_publisher_live", "gauge", "1 while a publisher is live.", NULL,
+              rs.publishing);
+  prom_metric(s, "tourcast_stream_ms", "gauge",
+              "The stream clock: ms of output video in this show.", NULL,
+              (double)MAX(ps.stream_ms, 0));
+  prom_metric(s, "tourcast_rtmp_connections_open", "gauge", "Open RTMP connections.", NULL,
+              rs.connections_open);
+  prom_metric(s, "tourcast_rtmp_connections_accepted_total", "counter",
+              "RTMP connections accepted.", NULL, (double)rs.connections_accepted);
+  prom_metric(s, "tourcast_rtmp_connections_rejected_total", "counter",
+              "RTMP connections refused or closed on bad input.", NULL,
+              (double)rs.connections_rejected);
+  prom_metric(s, "tourcast_rtmp_bytes_in_total", "counter", "Bytes read from RTMP sockets.", NULL,
+              (double)rs.bytes_in);
+  prom_metric(s, "tourcast_pipeline_sessions_total", "counter", "Publishes handled.", NULL,
+              (double)ps.sessions);
+  prom_metric(s, "tourcast_pipeline_errors_total", "counter",
+              "Publishes that ended on a media error.", NULL, (double)ps.errors);
+  prom_metric(s, "tourcast_frames_out_total", "counter", "Frames sent to the encoder.", NULL,
+              (double)ps.frames_out);
+  prom_metric(s, "tourcast_hls_segments_total", "counter", "Segments added to the live playlist.",
+              NULL, (double)ps.segments);
   double n = ps.latency_count ? (double)ps.latency_count : 1.0;
   g_string_append(s, "# HELP tourcast_hls_added_latency_ms From a frame's arrival over RTMP to "
                      "the playlist listing its segment, for the first and last frame of a "

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "ws/prom.h"
 #include "ws/room_priv.h"
 
 static gint64 unix_ms(void) {
@@ -602,34 +603,31 @@ void room_get_stats(room_t *r, room_stats_t *out) {
   *out = r->stats;
 }
 
-static void metric(GString *s, const char *name, const char *type, const char *help, double value) {
-  g_string_append_printf(s, "# HELP %s %s\n# TYPE %s %s\n%s %.15g\n", name, help, name, type, name,
-                         value);
-}
-
 void room_metrics(room_t *r, GString *out) {
   store_stats_t st;
   ws_endpoint_stats_t es;
   store_get_stats(r->store, &st);
   ws_endpoint_get_stats(r->ep, &es);
-  metric(out, "tourcast_viewers", "gauge", "Greeted viewer connections.", r->stats.viewers);
-  metric(out, "tourcast_ws_connections", "gauge", "Open WebSocket connections.", es.open_now);
-  metric(out, "tourcast_ws_messages_total", "counter", "WebSocket messages received.",
-         (double)es.frames_in);
-  metric(out, "tourcast_ws_errors_total", "counter", "Error replies sent.",
-         (double)(r->stats.errors + es.too_large + es.rate_limited + es.binary));
-  metric(out, "tourcast_ws_dropped_slow_total", "counter", "Connections dropped for being slow.",
-         (double)es.dropped_slow);
-  metric(out, "tourcast_orders_total", "counter", "Orders acknowledged (order.ok).",
-         (double)r->stats.orders_ok);
-  metric(out, "tourcast_orders_rejected_total", "counter", "Orders rejected.",
-         (double)r->stats.orders_rejected);
-  metric(out, "tourcast_order_batches_total", "counter", "Group commits of orders.",
-         (double)st.order_batches);
-  metric(out, "tourcast_commit_latency_last_ms", "gauge",
-         "Last write transaction, BEGIN to COMMIT.", st.commit_us_last / 1000.0);
-  metric(out, "tourcast_commit_latency_max_ms", "gauge", "Slowest write transaction.",
-         st.commit_us_max / 1000.0);
-  metric(out, "tourcast_commit_latency_mean_ms", "gauge", "Mean write transaction.",
-         st.commits ? st.commit_us_sum / 1000.0 / (double)st.commits : 0.0);
+  prom_metric(out, "tourcast_viewers", "gauge", "Greeted viewer connections.", NULL,
+              r->stats.viewers);
+  prom_metric(out, "tourcast_ws_connections", "gauge", "Open WebSocket connections.", NULL,
+              es.open_now);
+  prom_metric(out, "tourcast_ws_messages_total", "counter", "WebSocket messages received.", NULL,
+              (double)es.frames_in);
+  prom_metric(out, "tourcast_ws_errors_total", "counter", "Error replies sent.", NULL,
+              (double)(r->stats.errors + es.too_large + es.rate_limited + es.binary));
+  prom_metric(out, "tourcast_ws_dropped_slow_total", "counter",
+              "Connections dropped for being slow.", NULL, (double)es.dropped_slow);
+  prom_metric(out, "tourcast_orders_total", "counter", "Orders acknowledged (order.ok).", NULL,
+              (double)r->stats.orders_ok);
+  prom_metric(out, "tourcast_orders_rejected_total", "counter", "Orders rejected.", NULL,
+              (double)r->stats.orders_rejected);
+  prom_metric(out, "tourcast_order_batches_total", "counter", "Group commits of orders.", NULL,
+              (double)st.order_batches);
+  prom_metric(out, "tourcast_commit_latency_last_ms", "gauge",
+              "Last write transaction, BEGIN to COMMIT.", NULL, st.commit_us_last / 1000.0);
+  prom_metric(out, "tourcast_commit_latency_max_ms", "gauge", "Slowest write transaction.", NULL,
+              st.commit_us_max / 1000.0);
+  prom_metric(out, "tourcast_commit_latency_mean_ms", "gauge", "Mean write transaction.", NULL,
+              st.commits ? st.commit_us_sum / 1000.0 / (double)st.commits : 0.0);
 }

@@ -9,6 +9,7 @@ set(WS_SOURCES
   ${CMAKE_SOURCE_DIR}/ws/store_schema.c
   ${CMAKE_SOURCE_DIR}/ws/store_show.c
   ${CMAKE_SOURCE_DIR}/ws/store_sql.c
+  ${CMAKE_SOURCE_DIR}/ws/prom.c
   ${CMAKE_SOURCE_DIR}/ws/protocol.c
   ${CMAKE_SOURCE_DIR}/ws/ws_endpoint.c
   ${CMAKE_SOURCE_DIR}/ws/room.c
