@@ -30,13 +30,7 @@ void room_send_json(room_t *r, ws_conn_id_t id, json_t *msg) {
   free(text);
 }
 
-void room_broadcast_json(room_t *r, json_t *msg, gboolean leaders_only) {
-  char *text = json_dumps(msg, JSON_COMPACT);
-  json_decref(msg);
-  if (text == NULL)
-    return;
-  ws_msg_t *m = ws_msg_new(text, strlen(text));
-  free(text);
+static void broadcast_msg(room_t *r, ws_msg_t *m, gboolean leaders_only, guint frames) {
   GHashTableIter it;
   gpointer value;
   /* Sending may drop a slow connection, which only marks it closing: the
@@ -46,10 +40,46 @@ void room_broadcast_json(room_t *r, json_t *msg, gboolean leaders_only) {
     session_t *s = value;
     if (s->role == ROLE_LEADER || (s->role == ROLE_VIEWER && !leaders_only)) {
       ws_endpoint_send(r->ep, s->id, m);
-      r->stats.broadcasts++;
+      r->stats.broadcasts += frames;
     }
   }
+}
+
+void room_broadcast_json(room_t *r, json_t *msg, gboolean leaders_only) {
+  char *text = json_dumps(msg, JSON_COMPACT);
+  json_decref(msg);
+  if (text == NULL)
+    return;
+  ws_msg_t *m = ws_msg_new(text, strlen(text));
+  free(text);
+  broadcast_msg(r, m, leaders_only, 1);
   ws_msg_unref(m);
+}
+
+/* Like room_broadcast_json() for each of msgs[0..n) (all taken), in order,
+ * but framed once and written to each connection with one write: a
+ * coalesced flush costs one system call per viewer, not one per message. */
+static void broadcast_json_batch(room_t *r, json_t **msgs, guint n, gboolean leaders_only) {
+  char **texts = g_new0(char *, n);
+  gsize *lens = g_new0(gsize, n);
+  guint kept = 0;
+  for (guint i = 0; i < n; i++) {
+    char *t = json_dumps(msgs[i], JSON_COMPACT);
+    json_decref(msgs[i]);
+    if (t != NULL) {
+      texts[kept] = t;
+      lens[kept++] = strlen(t);
+    }
+  }
+  if (kept > 0) {
+    ws_msg_t *m = ws_msg_new_frames((const char *const *)texts, lens, kept);
+    broadcast_msg(r, m, leaders_only, kept);
+    ws_msg_unref(m);
+  }
+  for (guint i = 0; i < kept; i++)
+    free(texts[i]);
+  g_free(texts);
+  g_free(lens);
 }
 
 void room_error(room_t *r, ws_conn_id_t id, proto_error_t code, const char *message,
@@ -63,17 +93,21 @@ void room_error(room_t *r, ws_conn_id_t id, proto_error_t code, const char *mess
 static gboolean on_coalesce(gpointer data) {
   room_t *r = data;
   r->coalesce_source = 0;
+  GPtrArray *batch = g_ptr_array_new();
   GHashTableIter it;
   gpointer key, value;
   g_hash_table_iter_init(&it, r->dirty_stock);
   while (g_hash_table_iter_next(&it, &key, &value)) {
     g_hash_table_iter_steal(&it); /* the message goes to the broadcast, */
     g_free(key);                  /* the key is ours to free */
-    room_broadcast_json(r, value, FALSE);
+    g_ptr_array_add(batch, value);
   }
   json_t *t;
   while ((t = g_queue_pop_head(&r->ticker)) != NULL)
-    room_broadcast_json(r, t, FALSE);
+    g_ptr_array_add(batch, t);
+  if (batch->len > 0)
+    broadcast_json_batch(r, (json_t **)batch->pdata, batch->len, FALSE);
+  g_ptr_array_free(batch, TRUE);
   if (json_array_size(r->leader_orders) > 0) {
     room_broadcast_json(r, json_pack("{s:s, s:O}", "type", "order.new", "orders", r->leader_orders),
                         TRUE);

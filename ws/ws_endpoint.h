@@ -56,6 +56,16 @@ void ws_endpoint_free(ws_endpoint_t *ep);
 
 /* A frame holding `len` bytes of text (copied). */
 ws_msg_t *ws_msg_new(const char *text, gsize len);
+/* Several text frames (each of texts[i], lens[i] bytes, copied) framed once
+ * into one buffer, so that a connection gets all of them with one write.
+ * For broadcasts: the bytes are the same for every connection (server
+ * frames are not masked). n >= 1. */
+/* Writes the header of a final, unmasked text frame of `len` payload bytes
+ * (RFC 6455 5.2: 7-, 16- or 64-bit length) to `h`, which has room for
+ * WS_FRAME_HEADER_MAX bytes; returns the header's length. */
+#define WS_FRAME_HEADER_MAX 10
+gsize ws_frame_header(unsigned char *h, gsize len);
+ws_msg_t *ws_msg_new_frames(const char *const *texts, const gsize *lens, guint n);
 ws_msg_t *ws_msg_ref(ws_msg_t *msg);
 void ws_msg_unref(ws_msg_t *msg);
 
