@@ -20,9 +20,10 @@ buyers=${BUYERS:-1000}
 duration=${DURATION:-10}
 viewers=${VIEWERS:-5000}
 build=${TOURCAST_BUILD:-build}
-if [ ! -x "$build/tourcast" ] || [ ! -x "$build/tests/ws_load" ]; then
+if [ ! -x "$build/tourcast" ] || [ ! -x "$build/tests/ws_load" ] ||
+  [ ! -x "$build/tests/loopback_ceiling" ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target tourcast ws_load bench_store >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target tourcast ws_load bench_store loopback_ceiling >/dev/null
 fi
 ulimit -n "$(ulimit -Hn)"
 
@@ -50,8 +51,11 @@ field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get(sy
 
 echo "== orders: $buyers buyers, ${duration} s, closed loop, rate limit lifted"
 start 100000
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+ticks0=$(cpu_ticks)
 fast=$("$build/tests/ws_load" orders --url "$url" --buyers "$buyers" --duration "$duration" \
   --product 1 --rate-limit 100000 --coalesce-us 500 | tee "$work/orders.txt" | result)
+ticks1=$(cpu_ticks)
 commit=$(curl -fs "http://127.0.0.1:$http/metrics" | awk '/^tourcast_commit_latency_mean_ms/ {print $2}')
 stop
 echo "== orders at the default 20 messages/s per connection"
@@ -59,6 +63,9 @@ start 20
 capped=$("$build/tests/ws_load" orders --url "$url" --buyers "$buyers" --duration "$duration" \
   --product 1 --rate-limit 20 --coalesce-us 500 | result)
 stop
+
+echo "== the machine's ceiling: $buyers closed-loop connections over loopback, sockets only"
+ceiling=$("$build/tests/loopback_ceiling" --conns "$buyers" --seconds "$duration" | tee "$work/ceiling.txt" | result)
 
 echo "== the store alone: one commit per order vs group commit (bench_store)"
 "$build/tests/bench_store" --orders 20000 --dir "$work" | tee "$work/store.txt"
@@ -73,6 +80,11 @@ stop
 printf '\nmachine: %s, %s cores\n' "$(uname -m)" "$(nproc)"
 printf 'orders (rate limit lifted): %s acked/s, p50 %s ms, p99 %s ms, mean commit %s ms\n' \
   "$(field "$fast" orders_per_s)" "$(field "$fast" p50_ms)" "$(field "$fast" p99_ms)" "$commit"
+printf '  server CPU per acked order: %s us (includes the coalesced broadcasts to every buyer)\n' \
+  "$(python3 -c 'import sys,os; t=int(sys.argv[1]); ok=int(sys.argv[2]); print(round(t / os.sysconf("SC_CLK_TCK") / ok * 1e6, 1) if ok else "n/a")' \
+    "$((ticks1 - ticks0))" "$(field "$fast" ok)")"
+printf 'loopback ceiling (no WebSocket, JSON or SQLite): %s round trips/s, server %s cores, client %s cores\n' \
+  "$(field "$ceiling" round_trips_per_s)" "$(field "$ceiling" server_cores)" "$(field "$ceiling" client_cores)"
 printf 'orders (20 msg/s per buyer): %s acked/s, p50 %s ms, p99 %s ms\n' \
   "$(field "$capped" orders_per_s)" "$(field "$capped" p50_ms)" "$(field "$capped" p99_ms)"
 grep -E 'one transaction|batch' "$work/store.txt" || true

@@ -17,3 +17,9 @@ target_link_libraries(ws_load PRIVATE PkgConfig::DEPS)
 # short timing run rides along.
 add_test(NAME ws_load_selftest COMMAND ws_load selftest --bench-iters 5000)
 set_tests_properties(ws_load_selftest PROPERTIES TIMEOUT 60 ENVIRONMENT "${TOURCAST_TEST_ENV}")
+
+# The machine's ceiling for bench-orders.sh: closed-loop request/reply over
+# loopback TCP with nothing else (no WebSocket, JSON or SQLite).
+add_executable(loopback_ceiling ${CMAKE_CURRENT_SOURCE_DIR}/tools/loopback_ceiling.c)
+find_package(Threads REQUIRED)
+target_link_libraries(loopback_ceiling PRIVATE Threads::Threads)
