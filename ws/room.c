@@ -629,6 +629,17 @@ void room_flush_orders(room_t *r) {
   room_orders_flush(r);
 }
 
+void room_test_set_sink(room_t *r, ws_endpoint_sink_fn sink, void *user) {
+  ws_endpoint_set_test_sink(r->ep, sink, user);
+}
+
+void room_test_flush_broadcasts(room_t *r) {
+  if (r->coalesce_source != 0) {
+    g_source_remove(r->coalesce_source);
+    on_coalesce(r); /* clears coalesce_source itself */
+  }
+}
+
 gboolean room_leader_token_ok(room_t *r, const char *token) {
   return token != NULL && constant_time_equal(token, r->cfg.leader_token);
 }

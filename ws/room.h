@@ -61,6 +61,11 @@ gboolean room_leader_token_ok(room_t *room, const char *token);
 void room_test_open(room_t *room, ws_conn_id_t id);
 void room_test_text(room_t *room, ws_conn_id_t id, const char *text, gsize len);
 void room_test_close(room_t *room, ws_conn_id_t id);
+/* Frames the room sends to test connections go to `sink` (see
+ * ws_endpoint_set_test_sink()). */
+void room_test_set_sink(room_t *room, ws_endpoint_sink_fn sink, void *user);
+/* Sends the coalesced broadcasts (stock, ticker, leader orders) now. */
+void room_test_flush_broadcasts(room_t *room);
 /* Commits the orders waiting for the next loop iteration, now. */
 void room_flush_orders(room_t *room);
 

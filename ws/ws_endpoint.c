@@ -46,6 +46,8 @@ struct ws_endpoint {
   GHashTable *conns; /* ws_conn_id_t* -> conn_t* */
   ws_conn_id_t next_id;
   ws_endpoint_stats_t stats;
+  ws_endpoint_sink_fn test_sink;
+  void *test_sink_user;
 };
 
 /* lws' per-session data: only a pointer, so the conn outlives nothing. */
@@ -171,8 +173,39 @@ static gboolean write_msg(conn_t *c, ws_msg_t *m) {
   return n >= 0;
 }
 
+void ws_endpoint_set_test_sink(ws_endpoint_t *ep, ws_endpoint_sink_fn sink, void *user) {
+  ep->test_sink = sink;
+  ep->test_sink_user = user;
+}
+
+/* Hands each frame of `m` to the test sink: our own headers, read back. */
+static void sink_frames(ws_endpoint_t *ep, ws_conn_id_t id, const ws_msg_t *m) {
+  const unsigned char *p = m->buf + LWS_PRE, *end = p + m->len;
+  if (m->frames == 0) {
+    ep->test_sink(ep->test_sink_user, id, (const char *)p, m->len);
+    return;
+  }
+  while (end - p >= 2) {
+    guint64 len = p[1] & 0x7F;
+    gsize hdr = len == 126 ? 4 : len == 127 ? 10 : 2;
+    if ((gsize)(end - p) < hdr)
+      return;
+    if (hdr == 4)
+      len = (guint64)p[2] << 8 | p[3];
+    else if (hdr == 10)
+      for (int i = 0; i < 8; i++)
+        len = i == 0 ? p[2] : len << 8 | p[2 + i];
+    if (len > (guint64)(end - p) - hdr)
+      return;
+    ep->test_sink(ep->test_sink_user, id, (const char *)p + hdr, (gsize)len);
+    p += hdr + len;
+  }
+}
+
 gboolean ws_endpoint_send(ws_endpoint_t *ep, ws_conn_id_t id, ws_msg_t *msg) {
   conn_t *c = find(ep, id);
+  if (c == NULL && ep->test_sink != NULL)
+    sink_frames(ep, id, msg);
   if (c == NULL || c->closing)
     return FALSE;
   if (g_queue_get_length(&c->out) >= ep->cfg.max_queued_msgs ||

@@ -84,6 +84,12 @@ void ws_endpoint_close(ws_endpoint_t *ep, ws_conn_id_t id, const char *reason);
 
 void ws_endpoint_get_stats(const ws_endpoint_t *ep, ws_endpoint_stats_t *out);
 
+/* Tests: every frame sent to an id with no connection behind it (the
+ * room's test connections) is handed to `sink` (text borrowed, not
+ * NUL-terminated) instead of being dropped. NULL sink: dropped again. */
+typedef void (*ws_endpoint_sink_fn)(void *user, ws_conn_id_t id, const char *text, gsize len);
+void ws_endpoint_set_test_sink(ws_endpoint_t *ep, ws_endpoint_sink_fn sink, void *user);
+
 /* For http_server.c: the lws protocol entry that serves tourcast.v1. Its
  * callback finds the endpoint through http_server_ws_endpoint(). */
 struct lws_protocols;

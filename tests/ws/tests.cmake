@@ -3,6 +3,7 @@ tourcast_unit_test(test_http_route ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_rout
 tourcast_unit_test(test_http_server ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_server.c)
 tourcast_unit_test(test_protocol ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_protocol.c)
 tourcast_unit_test(test_ws_frame ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_ws_frame.c)
+tourcast_unit_test(test_room ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_room.c)
 # ws/store: the SQLite store (schema, catalogue; shows and timeline; orders; crashes).
 tourcast_unit_test(test_store ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_store.c)
 tourcast_unit_test(test_store_show ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_store_show.c)

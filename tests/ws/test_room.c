@@ -1,0 +1,468 @@
+/* test_room.c — the message handlers: frames in, what each connection would be sent out.
+ *
+ * A real room over a real SQLite file; connections are the room's test
+ * connections, whose frames land in a per-test log instead of a socket. The
+ * end-to-end test (tests/e2e/test_room.py) drives the same handlers over
+ * real WebSockets; here each rule is checked alone, with the store read back.
+ */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "ws/room.h"
+#include "ws/store.h"
+
+#define LEADER 1
+#define WANG 2 /* a viewer */
+#define LI 3   /* another viewer */
+#define TOKEN "leader-secret"
+
+typedef struct {
+  ws_conn_id_t id;
+  json_t *msg;
+} sent_t;
+
+typedef struct {
+  char *dir;
+  store_t *store;
+  room_t *room;
+  GArray *sent; /* of sent_t */
+  gint64 stream_ms;
+} fx_t;
+
+static gint64 fx_clock(void *user) {
+  return ((fx_t *)user)->stream_ms;
+}
+
+static gint64 fx_epoch(void *user) {
+  (void)user;
+  return 1700000000000;
+}
+
+static void fx_sink(void *user, ws_conn_id_t id, const char *text, gsize len) {
+  fx_t *fx = user;
+  json_error_t e;
+  sent_t s = {id, json_loadb(text, len, 0, &e)};
+  g_assert_nonnull(s.msg); /* everything the room sends is one JSON object */
+  g_array_append_val(fx->sent, s);
+}
+
+static void fx_setup(fx_t *fx, gconstpointer data) {
+  (void)data;
+  GError *err = NULL;
+  fx->dir = g_dir_make_tmp("test-room-XXXXXX", &err);
+  g_assert_no_error(err);
+  char *path = g_build_filename(fx->dir, "tourcast.db", NULL);
+  fx->store = store_open(path, &err);
+  g_assert_no_error(err);
+  g_free(path);
+  room_config_t cfg = {.leader_token = TOKEN,
+                       .show_title = "果园直播",
+                       .stream_ms = fx_clock,
+                       .epoch_unix_ms = fx_epoch,
+                       .clock_user = fx};
+  fx->room = room_new(&cfg, fx->store, &err);
+  g_assert_no_error(err);
+  fx->sent = g_array_new(FALSE, FALSE, sizeof(sent_t));
+  fx->stream_ms = 1000;
+  room_test_set_sink(fx->room, fx_sink, fx);
+}
+
+static void clear_sent(fx_t *fx) {
+  for (guint i = 0; i < fx->sent->len; i++)
+    json_decref(g_array_index(fx->sent, sent_t, i).msg);
+  g_array_set_size(fx->sent, 0);
+}
+
+static void fx_teardown(fx_t *fx, gconstpointer data) {
+  (void)data;
+  clear_sent(fx);
+  g_array_free(fx->sent, TRUE);
+  room_free(fx->room);
+  store_free(fx->store);
+  char *db = g_build_filename(fx->dir, "tourcast.db", NULL);
+  for (const char *suffix = ""; suffix != NULL; suffix = *suffix ? NULL : "-wal") {
+    char *p = g_strconcat(db, suffix, NULL);
+    g_unlink(p);
+    g_free(p);
+  }
+  char *shm = g_strconcat(db, "-shm", NULL);
+  g_unlink(shm);
+  g_free(shm);
+  g_free(db);
+  g_rmdir(fx->dir);
+  g_free(fx->dir);
+}
+
+static void say(fx_t *fx, ws_conn_id_t id, const char *text) {
+  room_test_text(fx->room, id, text, strlen(text));
+}
+
+/* The first frame of `type` sent to `id`, removed from the log (a new
+ * reference), or NULL. */
+static json_t *take(fx_t *fx, ws_conn_id_t id, const char *type) {
+  for (guint i = 0; i < fx->sent->len; i++) {
+    sent_t *s = &g_array_index(fx->sent, sent_t, i);
+    if (s->id == id && g_strcmp0(json_string_value(json_object_get(s->msg, "type")), type) == 0) {
+      json_t *m = s->msg;
+      g_array_remove_index(fx->sent, i);
+      return m;
+    }
+  }
+  return NULL;
+}
+
+static json_t *must_take(fx_t *fx, ws_conn_id_t id, const char *type) {
+  json_t *m = take(fx, id, type);
+  if (m == NULL)
+    g_error("connection %" G_GUINT64_FORMAT " got no %s", id, type);
+  return m;
+}
+
+static gint64 int_of(json_t *o, const char *key) {
+  json_t *v = json_object_get(o, key);
+  g_assert_true(json_is_integer(v));
+  return json_integer_value(v);
+}
+
+static const char *str_of(json_t *o, const char *key) {
+  const char *v = json_string_value(json_object_get(o, key));
+  g_assert_nonnull(v);
+  return v;
+}
+
+static void expect_error(fx_t *fx, ws_conn_id_t id, const char *code) {
+  json_t *e = must_take(fx, id, "error");
+  g_assert_cmpstr(str_of(e, "code"), ==, code);
+  json_decref(e);
+}
+
+/* The leader greeted, a show begun, and viewers WANG and LI greeted. */
+static void open_room(fx_t *fx) {
+  room_test_open(fx->room, LEADER);
+  say(fx, LEADER, "{\"type\":\"hello\",\"role\":\"leader\",\"token\":\"" TOKEN "\"}");
+  say(fx, LEADER, "{\"type\":\"show.begin\",\"title\":\"桃园\"}");
+  room_test_open(fx->room, WANG);
+  say(fx, WANG,
+      "{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"王小明\",\"pickup\":\"3号楼\","
+      "\"phone\":\"13800000001\"}");
+  room_test_open(fx->room, LI);
+  say(fx, LI,
+      "{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"李雷\",\"pickup\":\"1号楼\","
+      "\"phone\":\"13900000002\"}");
+  clear_sent(fx);
+}
+
+/* A product put by the leader; returns its id. */
+static gint64 put_product(fx_t *fx, int stock, int limit, gboolean on_sale) {
+  char *text =
+      g_strdup_printf("{\"type\":\"product.put\",\"name\":\"水蜜桃\",\"price_cents\":1280,"
+                      "\"unit\":\"斤\",\"stock\":%d,\"limit_per_buyer\":%d,\"on_sale\":%s}",
+                      stock, limit, on_sale ? "true" : "false");
+  say(fx, LEADER, text);
+  g_free(text);
+  json_t *p = must_take(fx, WANG, "product");
+  gint64 id = int_of(json_object_get(p, "product"), "id");
+  json_decref(p);
+  clear_sent(fx);
+  return id;
+}
+
+static json_t *order(fx_t *fx, ws_conn_id_t who, gint64 product, int qty, const char *key) {
+  char *text = g_strdup_printf("{\"type\":\"order\",\"product_id\":%" G_GINT64_FORMAT
+                               ",\"qty\":%d,\"key\":\"%s\",\"seen_ms\":500}",
+                               product, qty, key);
+  say(fx, who, text);
+  g_free(text);
+  /* Nothing is acknowledged before the commit. */
+  g_assert_null(take(fx, who, "order.ok"));
+  room_flush_orders(fx->room);
+  json_t *m = take(fx, who, "order.ok");
+  return m ? m : must_take(fx, who, "order.rejected");
+}
+
+static void test_hello(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  /* A returning viewer's token restores the same viewer, without details. */
+  room_test_open(fx->room, 10);
+  say(fx, 10,
+      "{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"赵\",\"pickup\":\"2号楼\","
+      "\"phone\":\"13700000000\"}");
+  json_t *w = must_take(fx, 10, "welcome");
+  g_assert_cmpstr(str_of(w, "role"), ==, "viewer");
+  gint64 viewer_id = int_of(w, "viewer_id");
+  char *token = g_strdup(str_of(w, "viewer_token"));
+  g_assert_true(json_is_array(json_object_get(w, "products")));
+  g_assert_true(json_is_array(json_object_get(w, "my_orders")));
+  g_assert_true(json_is_object(json_object_get(w, "show")));
+  g_assert_cmpint(int_of(w, "stream_ms"), ==, 1000);
+  json_decref(w);
+  room_test_close(fx->room, 10);
+
+  room_test_open(fx->room, 11);
+  char *again =
+      g_strdup_printf("{\"type\":\"hello\",\"role\":\"viewer\",\"viewer_token\":\"%s\"}", token);
+  say(fx, 11, again);
+  w = must_take(fx, 11, "welcome");
+  g_assert_cmpint(int_of(w, "viewer_id"), ==, viewer_id);
+  g_assert_cmpstr(str_of(w, "name"), ==, "赵");
+  json_decref(w);
+  g_free(again);
+  g_free(token);
+
+  /* An unknown token without details, and a wrong leader token. */
+  room_test_open(fx->room, 12);
+  say(fx, 12, "{\"type\":\"hello\",\"role\":\"viewer\",\"viewer_token\":\"nope\"}");
+  expect_error(fx, 12, "invalid");
+  say(fx, 12, "{\"type\":\"hello\",\"role\":\"leader\",\"token\":\"guess\"}");
+  expect_error(fx, 12, "forbidden");
+  /* Still not greeted: a leader action is forbidden. */
+  say(fx, 12, "{\"type\":\"pin\",\"product_id\":null}");
+  expect_error(fx, 12, "forbidden");
+}
+
+static void test_viewer_cannot_lead(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 id = put_product(fx, 10, 0, TRUE);
+  static const char *const leader_only[] = {
+      "{\"type\":\"product.put\",\"name\":\"假货\",\"price_cents\":1,\"stock\":5}",
+      "{\"type\":\"product.put\",\"id\":1,\"stock\":0}",
+      "{\"type\":\"pin\",\"product_id\":1}",
+      "{\"type\":\"answer\",\"question_id\":1,\"text\":\"x\"}",
+      "{\"type\":\"highlight\",\"question_id\":null}",
+      "{\"type\":\"show.end\"}",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(leader_only); i++) {
+    say(fx, WANG, leader_only[i]);
+    expect_error(fx, WANG, "forbidden");
+    g_assert_null(take(fx, LI, "product")); /* nobody heard of anything */
+    g_assert_null(take(fx, LI, "pinned"));
+  }
+  store_product_t p = {0};
+  g_assert_true(store_product_get(fx->store, id, &p));
+  g_assert_cmpint(p.stock, ==, 10);
+  store_product_clear(&p);
+  json_t *products = store_products_json(fx->store);
+  g_assert_cmpuint(json_array_size(products), ==, 1);
+  json_decref(products);
+  g_assert_true(store_show_current(fx->store) != 0); /* not ended */
+}
+
+static void test_orders(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 peach = put_product(fx, 5, 3, TRUE);
+  fx->stream_ms = 4200;
+
+  json_t *ok = order(fx, WANG, peach, 2, "k1");
+  g_assert_cmpstr(str_of(ok, "type"), ==, "order.ok");
+  g_assert_cmpstr(str_of(ok, "key"), ==, "k1");
+  g_assert_cmpint(int_of(ok, "qty"), ==, 2);
+  g_assert_cmpint(int_of(ok, "stream_ms"), ==, 4200);
+  gint64 order_id = int_of(ok, "order_id");
+  json_decref(ok);
+
+  /* The retried key: the same order, stock taken once. */
+  ok = order(fx, WANG, peach, 2, "k1");
+  g_assert_cmpint(int_of(ok, "order_id"), ==, order_id);
+  json_decref(ok);
+
+  /* The per-buyer limit (3) counts the first order; another buyer is not
+   * affected by it; stock runs out; a product off sale is refused. */
+  json_t *r = order(fx, WANG, peach, 2, "k2");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "over_limit");
+  json_decref(r);
+  r = order(fx, LI, peach, 3, "k3");
+  g_assert_cmpstr(str_of(r, "type"), ==, "order.ok");
+  json_decref(r);
+  r = order(fx, WANG, peach, 1, "k4");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "sold_out");
+  json_decref(r);
+  gint64 off = put_product(fx, 5, 0, FALSE);
+  r = order(fx, WANG, off, 1, "k5");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "not_on_sale");
+  json_decref(r);
+  r = order(fx, WANG, 999, 1, "k6");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "not_on_sale");
+  json_decref(r);
+  r = order(fx, WANG, peach, 100, "k7");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "invalid");
+  json_decref(r);
+
+  store_product_t p = {0};
+  g_assert_true(store_product_get(fx->store, peach, &p));
+  g_assert_cmpint(p.stock, ==, 0);
+  g_assert_cmpint(p.sold, ==, 5);
+  store_product_clear(&p);
+
+  /* Room-wide news comes coalesced: the latest stock, and the ticker with
+   * masked names; the leader's list has who and where. */
+  room_test_flush_broadcasts(fx->room);
+  int peach_stocks = 0;
+  for (json_t *stock; (stock = take(fx, LI, "stock")) != NULL; json_decref(stock)) {
+    if (int_of(stock, "product_id") != peach)
+      continue;
+    peach_stocks++; /* one per product, not one per order */
+    g_assert_cmpint(int_of(stock, "stock"), ==, 0);
+    g_assert_cmpint(int_of(stock, "sold"), ==, 5);
+  }
+  g_assert_cmpint(peach_stocks, ==, 1);
+  json_t *ticker = must_take(fx, LI, "ordered");
+  g_assert_cmpstr(str_of(ticker, "name"), ==, "王**");
+  json_decref(ticker);
+  json_t *news = must_take(fx, LEADER, "order.new");
+  json_t *first = json_array_get(json_object_get(news, "orders"), 0);
+  g_assert_cmpstr(str_of(first, "phone"), ==, "13800000001");
+  g_assert_cmpstr(str_of(first, "pickup"), ==, "3号楼");
+  json_decref(news);
+  g_assert_null(take(fx, WANG, "order.new"));
+}
+
+/* Phone numbers only ever go to their owner and the leader. */
+static void test_phones_stay_private(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 peach = put_product(fx, 50, 0, TRUE);
+  json_decref(order(fx, WANG, peach, 1, "a"));
+  say(fx, WANG, "{\"type\":\"ask\",\"text\":\"甜吗\"}");
+  room_test_flush_broadcasts(fx->room);
+  room_test_open(fx->room, 20); /* a late viewer's welcome carries history */
+  say(fx, 20,
+      "{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"周\",\"pickup\":\"5号楼\","
+      "\"phone\":\"13600000000\"}");
+  for (guint i = 0; i < fx->sent->len; i++) {
+    sent_t *s = &g_array_index(fx->sent, sent_t, i);
+    if (s->id == LEADER)
+      continue;
+    char *text = json_dumps(s->msg, 0);
+    g_assert_null(strstr(text, "13800000001") && s->id != WANG ? text : NULL);
+    g_assert_null(strstr(text, "13900000002"));
+    g_assert_null(strstr(text, "13600000000") && s->id != 20 ? text : NULL);
+    free(text);
+  }
+}
+
+static void test_questions_and_pins(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 peach = put_product(fx, 50, 0, TRUE);
+  fx->stream_ms = 7000;
+  say(fx, LEADER, "{\"type\":\"pin\",\"product_id\":1}");
+  json_t *pinned = must_take(fx, LI, "pinned");
+  g_assert_cmpint(int_of(pinned, "product_id"), ==, peach);
+  g_assert_cmpint(int_of(pinned, "stream_ms"), ==, 7000);
+  json_decref(pinned);
+
+  /* "The product I saw": a viewer whose video lags orders at seen_ms 500,
+   * before the pin; one in step orders at 7500, after it. */
+  json_decref(order(fx, WANG, peach, 1, "lagging")); /* order() sends seen_ms 500 */
+  say(fx, LI, "{\"type\":\"order\",\"product_id\":1,\"qty\":1,\"key\":\"live\",\"seen_ms\":7500}");
+  room_flush_orders(fx->room);
+  json_decref(must_take(fx, LI, "order.ok"));
+  json_t *orders = store_orders_json(fx->store, store_show_current(fx->store));
+  g_assert_cmpuint(json_array_size(orders), ==, 2);
+  json_t *lagging = json_array_get(orders, 0), *live = json_array_get(orders, 1);
+  g_assert_cmpint(int_of(lagging, "seen_ms"), ==, 500);
+  g_assert_true(json_is_null(json_object_get(lagging, "seen_product_id")));
+  g_assert_cmpint(int_of(live, "seen_ms"), ==, 7500);
+  g_assert_cmpint(int_of(live, "seen_product_id"), ==, peach);
+  json_decref(orders);
+
+  /* Text is kept as typed: markup is the viewers' pages' business to escape. */
+  fx->stream_ms = 8000;
+  say(fx, WANG, "{\"type\":\"ask\",\"text\":\"<img src=x onerror=alert(1)> 甜吗？\"}");
+  json_t *q = must_take(fx, LI, "question");
+  g_assert_cmpstr(str_of(q, "text"), ==, "<img src=x onerror=alert(1)> 甜吗？");
+  g_assert_cmpstr(str_of(q, "name"), ==, "王**");
+  g_assert_cmpint(int_of(q, "stream_ms"), ==, 8000);
+  gint64 qid = int_of(q, "id");
+  json_decref(q);
+
+  char *text = g_strdup_printf(
+      "{\"type\":\"answer\",\"question_id\":%" G_GINT64_FORMAT ",\"text\":\"很甜\"}", qid);
+  say(fx, LEADER, text);
+  g_free(text);
+  json_t *a = must_take(fx, WANG, "answer");
+  g_assert_cmpint(int_of(a, "question_id"), ==, qid);
+  json_decref(a);
+  text = g_strdup_printf("{\"type\":\"highlight\",\"question_id\":%" G_GINT64_FORMAT "}", qid);
+  say(fx, LEADER, text);
+  g_free(text);
+  json_t *h = must_take(fx, LI, "highlight");
+  g_assert_cmpint(int_of(h, "question_id"), ==, qid);
+  json_decref(h);
+  clear_sent(fx);
+  say(fx, LEADER, "{\"type\":\"pin\",\"product_id\":null}");
+  pinned = must_take(fx, WANG, "pinned");
+  g_assert_true(json_is_null(json_object_get(pinned, "product_id")));
+  json_decref(pinned);
+  /* Unknown ids change nothing. */
+  say(fx, LEADER, "{\"type\":\"pin\",\"product_id\":404}");
+  expect_error(fx, LEADER, "invalid");
+  g_assert_null(take(fx, WANG, "pinned"));
+}
+
+/* Malformed input: each gets its error, the connection stays usable and
+ * nothing changes. */
+static void test_malformed(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 peach = put_product(fx, 10, 0, TRUE);
+  static const struct {
+    const char *text;
+    const char *code;
+  } rows[] = {
+      {"{\"type\":\"order\"", "bad_json"},
+      {"[1,2]", "bad_json"},
+      {"\"order\"", "bad_json"},
+      {"{\"type\":\"buy\"}", "unknown_type"},
+      {"{\"qty\":1}", "invalid"},
+      {"{\"type\":7}", "invalid"},
+      {"{\"type\":\"order\",\"product_id\":\"1\",\"qty\":1,\"key\":\"x\"}", "invalid"},
+      {"{\"type\":\"order\",\"product_id\":1,\"qty\":1}", "invalid"},
+      {"{\"type\":\"order\",\"product_id\":99999999999999999999,\"qty\":1,\"key\":\"x\"}",
+       "bad_json"},
+      {"{\"type\":\"order\",\"product_id\":1,\"qty\":1.5,\"key\":\"x\"}", "invalid"},
+      {"{\"type\":\"ask\"}", "invalid"},
+      {"{\"type\":\"ask\",\"text\":\"\"}", "invalid"},
+      {"{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"x\"}", "invalid"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(rows); i++) {
+    say(fx, WANG, rows[i].text);
+    room_flush_orders(fx->room);
+    json_t *e = take(fx, WANG, "error");
+    if (e == NULL)
+      g_error("row %zu (%s): no error", i, rows[i].text);
+    if (g_strcmp0(str_of(e, "code"), rows[i].code) != 0)
+      g_error("row %zu (%s): %s, want %s", i, rows[i].text, str_of(e, "code"), rows[i].code);
+    json_decref(e);
+    g_assert_null(take(fx, WANG, "order.ok"));
+  }
+  /* A negative quantity is an order the store refuses, not a parse error. */
+  json_t *r = order(fx, WANG, peach, -1, "neg");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "invalid");
+  json_decref(r);
+  store_product_t p = {0};
+  g_assert_true(store_product_get(fx->store, peach, &p));
+  g_assert_cmpint(p.stock, ==, 10);
+  store_product_clear(&p);
+  /* Still usable. */
+  r = order(fx, WANG, peach, 1, "fine");
+  g_assert_cmpstr(str_of(r, "type"), ==, "order.ok");
+  json_decref(r);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add("/room/" path, fx_t, NULL, fx_setup, fn, fx_teardown)
+  ADD("hello", test_hello);
+  ADD("viewer-cannot-lead", test_viewer_cannot_lead);
+  ADD("orders", test_orders);
+  ADD("phones-stay-private", test_phones_stay_private);
+  ADD("questions-and-pins", test_questions_and_pins);
+  ADD("malformed", test_malformed);
+  return g_test_run();
+}
