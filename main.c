@@ -49,6 +49,7 @@ typedef struct {
   store_t *store;
   room_t *room;
   char *live_dir;
+  char *images_dir; /* product pictures, DATA/images */
 } app_t;
 
 /* ---- options ---- */
@@ -325,6 +326,16 @@ static char *api_body(void *user, const http_route_t *route, const char *token, 
   }
 }
 
+static gboolean leader_ok(void *user, const char *token) {
+  return room_leader_token_ok(((app_t *)user)->room, token);
+}
+
+/* POST /api/products/ID/image, the token already checked. */
+static char *upload_body(void *user, const http_route_t *route, const guint8 *body, gsize len,
+                         int *status) {
+  return room_product_image_upload(((app_t *)user)->room, route->product_id, body, len, status);
+}
+
 static gboolean on_signal(gpointer user) {
   app_t *app = user;
   g_message("stopping");
@@ -431,9 +442,11 @@ static gboolean app_start(app_t *app, GError **err) {
   g_free(db);
   if (app->store == NULL)
     return FALSE;
+  app->images_dir = g_build_filename(o->data_dir, "images", NULL);
   room_config_t rc = {
       .leader_token = o->leader_token,
       .show_title = o->title,
+      .images_dir = app->images_dir,
       .max_connections = (guint)o->max_connections,
       .rate_per_s = (guint)o->ws_rate,
       .stream_ms = clock_stream_ms,
@@ -454,13 +467,19 @@ static gboolean app_start(app_t *app, GError **err) {
       .port = (guint16)o->http_port,
       .live_dir = app->live_dir,
       .web_dir = TOURCAST_WEB_DIR,
+      .images_dir = app->images_dir,
       .loop = app->loop,
       /* WebSockets plus a margin for page, playlist and segment requests. */
       .max_connections = (guint)o->max_connections + 1000,
       .ws = room_endpoint(app->room),
   };
   http_server_callbacks_t hcb = {
-      .healthz_json = healthz_json, .metrics_text = metrics_text, .api = api_body};
+      .healthz_json = healthz_json,
+      .metrics_text = metrics_text,
+      .api = api_body,
+      .leader_ok = leader_ok,
+      .upload = upload_body,
+  };
   app->http = http_server_new(&hc, &hcb, app, err);
   return app->http != NULL;
 }
@@ -483,6 +502,7 @@ static void app_stop(app_t *app) {
   pipeline_free(app->pipeline);
   overlay_free(app->overlay);
   g_free(app->live_dir);
+  g_free(app->images_dir);
 }
 
 /* Every viewer holds a socket and, while downloading, a file: take all the

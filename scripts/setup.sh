@@ -16,6 +16,8 @@ PKGS=(
   libsqlite3-dev
   # overlay
   libcairo2-dev libpango1.0-dev fonts-noto-cjk libqrencode-dev
+  # product pictures: JPEG/PNG decoding
+  libgdk-pixbuf-2.0-dev
   # tests and benchmarks: real publisher and checker, fuzzing
   ffmpeg curl python3 python3-websockets time fontconfig clang-14 libfuzzer-14-dev libclang-rt-14-dev valgrind
 )

@@ -7,6 +7,7 @@
  */
 #include "ws/http_route.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef struct {
@@ -114,19 +115,26 @@ static void set_name(http_route_t *out, const char *name) {
   memcpy(out->name, name, n + 1);
 }
 
-/* "ID/events" or "ID/orders.csv" after /api/shows/: ID is 1..ID_MAX in
- * plain decimal (no sign, no leading zero). */
-static http_route_kind_t parse_show_route(const char *src, const char *end, http_route_t *out) {
+/* An id at the start of [src, end): 1..ID_MAX in plain decimal (no sign,
+ * no leading zero). Returns the end of its digits, or NULL. */
+static const char *parse_id(const char *src, const char *end, long long *id) {
   const char *p = src;
-  long long id = 0;
+  *id = 0;
   if (p < end && *p == '0')
-    return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+    return NULL;
   while (p < end && *p >= '0' && *p <= '9') {
-    if (id > (HTTP_ROUTE_ID_MAX - (*p - '0')) / 10)
-      return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
-    id = id * 10 + (*p++ - '0');
+    if (*id > (HTTP_ROUTE_ID_MAX - (*p - '0')) / 10)
+      return NULL;
+    *id = *id * 10 + (*p++ - '0');
   }
-  if (p == src)
+  return p == src ? NULL : p;
+}
+
+/* "ID/events" or "ID/orders.csv" after /api/shows/. */
+static http_route_kind_t parse_show_route(const char *src, const char *end, http_route_t *out) {
+  long long id;
+  const char *p = parse_id(src, end, &id);
+  if (p == NULL)
     return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
   out->show_id = id;
   if (equals(p, end, "/events"))
@@ -135,6 +143,17 @@ static http_route_kind_t parse_show_route(const char *src, const char *end, http
     return finish(out, HTTP_ROUTE_API_ORDERS_CSV, "text/csv; charset=utf-8");
   out->show_id = 0;
   return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+}
+
+/* "ID/image" after /api/products/: the stored picture, product-ID.png. */
+static http_route_kind_t parse_product_route(const char *src, const char *end, http_route_t *out) {
+  long long id;
+  const char *p = parse_id(src, end, &id);
+  if (p == NULL || !equals(p, end, "/image"))
+    return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+  out->product_id = id;
+  snprintf(out->name, sizeof out->name, "product-%lld.png", id);
+  return finish(out, HTTP_ROUTE_API_PRODUCT_IMAGE, "image/png");
 }
 
 http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *out) {
@@ -190,6 +209,8 @@ http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *o
     return finish(out, HTTP_ROUTE_API_SHOWS, TYPE_JSON_API);
   if (has_prefix(src, end, "/api/shows/"))
     return parse_show_route(src + strlen("/api/shows/"), end, out);
+  if (has_prefix(src, end, "/api/products/"))
+    return parse_product_route(src + strlen("/api/products/"), end, out);
   if (has_prefix(src, end, "/web/")) {
     if (!take_name(src + strlen("/web/"), end, out))
       return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
@@ -234,6 +255,8 @@ const char *http_route_kind_name(http_route_kind_t kind) {
       return "api-orders-csv";
     case HTTP_ROUTE_METRICS:
       return "metrics";
+    case HTTP_ROUTE_API_PRODUCT_IMAGE:
+      return "api-product-image";
   }
   return "unknown";
 }

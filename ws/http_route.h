@@ -28,6 +28,9 @@ typedef enum {
   HTTP_ROUTE_API_SHOWS,      /* "/api/shows" */
   HTTP_ROUTE_API_EVENTS,     /* "/api/shows/ID/events", id in show_id */
   HTTP_ROUTE_API_ORDERS_CSV, /* "/api/shows/ID/orders.csv" (leader token), id in show_id */
+  /* "/api/products/ID/image": GET the picture, POST a new one (leader
+   * token); id in product_id, name "product-ID.png" (the stored file). */
+  HTTP_ROUTE_API_PRODUCT_IMAGE,
 } http_route_kind_t;
 
 typedef struct {
@@ -44,6 +47,8 @@ typedef struct {
   bool under_live;
   /* The show id of the /api/shows/ID/... routes: 1..HTTP_ROUTE_ID_MAX. */
   long long show_id;
+  /* The product id of /api/products/ID/...: 1..HTTP_ROUTE_ID_MAX. */
+  long long product_id;
 } http_route_t;
 
 /* Largest show id a path may name (2^53 - 1, exact in JSON). */

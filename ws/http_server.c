@@ -28,9 +28,13 @@
  *                 buffer (plus what lws keeps of a partial send); files are
  *                 pread() chunk by chunk from an fd opened once, so a file
  *                 renamed over mid-download keeps serving the old bytes.
- *   bodies        requests with a body are never read: anything but GET and
- *                 HEAD gets 405, then lws discards a Content-Length body or,
- *                 without one, closes the connection.
+ *   bodies        only POST /api/products/ID/image is read, and only after the
+ *                 leader token checked out and a Content-Length of at most
+ *                 HTTP_UPLOAD_MAX_BYTES was announced (else 403/411/413 and
+ *                 the connection closes, the body unread); the bytes are
+ *                 counted as they come and the upload refused past that.
+ *                 Anything else but GET and HEAD gets 405, then lws discards
+ *                 a Content-Length body or, without one, closes the connection.
  *
  * /metrics counts the responses written here; the few lws writes itself (403
  * for a method it does not know or a target that is not an absolute path)
@@ -78,7 +82,7 @@ GST_DEBUG_CATEGORY_STATIC(lws_debug);
 #define CACHE_NEVER "no-store"
 
 /* Status codes this module answers with, in the order /metrics lists them. */
-static const int counted_codes[] = {200, 404, 405, 500, 503};
+static const int counted_codes[] = {200, 400, 403, 404, 405, 411, 413, 415, 500, 503};
 #define N_CODES (sizeof(counted_codes) / sizeof(counted_codes[0]))
 
 struct http_server {
@@ -91,7 +95,7 @@ struct http_server {
   /* lws keeps a pointer to the protocols for the context's life. */
   struct lws_protocols protocols[3];
   ws_endpoint_t *ws; /* borrowed; NULL: no WebSocket */
-  char *bind_addr, *live_dir, *web_dir;
+  char *bind_addr, *live_dir, *web_dir, *images_dir;
   http_server_callbacks_t cb;
   void *user;
   guint16 port;
@@ -130,6 +134,10 @@ struct pss {
   char *mem; /* BODY_MEM only, g_free */
   guint64 len, off;
   gint64 stall_armed_us; /* when the stall timeout was last pushed back */
+  bool close_after;      /* answered before its body was read: close, don't reuse */
+  GByteArray *upload;    /* the body of an accepted POST being received */
+  bool upload_overflow;  /* more bytes came than Content-Length announced */
+  http_route_t upload_route;
 };
 
 static void count_status(http_server_t *srv, int status) {
@@ -147,6 +155,9 @@ static void pss_clear(http_server_t *srv, struct pss *pss) {
     g_free(pss->mem);
   pss->body = BODY_NONE;
   pss->mem = NULL;
+  if (pss->upload != NULL)
+    g_byte_array_unref(pss->upload);
+  pss->upload = NULL;
   if (pss->active && srv != NULL)
     srv->bodies_in_flight--;
   pss->active = false;
@@ -264,6 +275,84 @@ static void on_api(struct lws *wsi, http_server_t *srv, struct pss *pss, const h
                 body);
 }
 
+/* Content-Length of the request, -1 if absent or not a plain number. */
+static gint64 content_length(struct lws *wsi) {
+  char buf[24];
+  int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+  if (n <= 0 || n > 18)
+    return -1;
+  for (int i = 0; i < n; i++)
+    if (!g_ascii_isdigit(buf[i]))
+      return -1;
+  return g_ascii_strtoll(buf, NULL, 10);
+}
+
+static void respond_json_error(http_server_t *srv, struct pss *pss, int status, const char *code,
+                               const char *message) {
+  respond_mem(srv, pss, status, "application/json", CACHE_NEVER,
+              g_strdup_printf("{\"error\":\"%s\",\"message\":\"%s\"}", code, message));
+}
+
+/* POST /api/products/ID/image: decide from the head alone whether to read
+ * the body at all. Returns TRUE when the body is to be received. */
+static bool on_upload_head(struct lws *wsi, http_server_t *srv, struct pss *pss,
+                           const http_route_t *r) {
+  if (srv->cb.upload == NULL || srv->cb.leader_ok == NULL) {
+    respond_text(srv, pss, 404, "not found\n");
+    pss->close_after = true;
+    return false;
+  }
+  char *token = request_token(wsi);
+  gboolean ok = srv->cb.leader_ok(srv->user, token);
+  g_free(token);
+  gint64 announced = content_length(wsi);
+  if (!ok)
+    respond_json_error(srv, pss, 403, "forbidden", "leader token required");
+  else if (announced < 0)
+    respond_json_error(srv, pss, 411, "length_required", "Content-Length required");
+  else if (announced > HTTP_UPLOAD_MAX_BYTES)
+    respond_json_error(srv, pss, 413, "too_large", "at most 2 MB");
+  else if (announced == 0)
+    respond_json_error(srv, pss, 400, "invalid", "empty body");
+  if (pss->active) {
+    pss->close_after = true;
+    return false;
+  }
+  pss->upload = g_byte_array_sized_new((guint)announced);
+  pss->upload_route = *r;
+  return true;
+}
+
+/* LWS_CALLBACK_HTTP_BODY of an accepted upload. */
+static void on_upload_body(struct pss *pss, const void *in, size_t len) {
+  if (pss->upload == NULL || pss->upload_overflow)
+    return;
+  if (pss->upload->len + len > HTTP_UPLOAD_MAX_BYTES) {
+    pss->upload_overflow = true;
+    return;
+  }
+  g_byte_array_append(pss->upload, in, (guint)len);
+}
+
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION of an accepted upload: answer it. */
+static void on_upload_done(struct lws *wsi, http_server_t *srv, struct pss *pss) {
+  if (pss->upload_overflow) {
+    respond_json_error(srv, pss, 413, "too_large", "at most 2 MB");
+    pss->close_after = true;
+  } else {
+    int status = 200;
+    char *body =
+        srv->cb.upload(srv->user, &pss->upload_route, pss->upload->data, pss->upload->len, &status);
+    if (body != NULL)
+      respond_mem(srv, pss, status, "application/json", CACHE_NEVER, body);
+    else
+      respond_text(srv, pss, 500, "internal error\n");
+  }
+  g_byte_array_unref(pss->upload);
+  pss->upload = NULL;
+  lws_callback_on_writable(wsi);
+}
+
 static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const char *uri,
                    size_t len) {
   http_route_t r;
@@ -277,7 +366,11 @@ static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const c
                            : "(other)",
           (int)MIN(len, 200), uri, http_route_kind_name(r.kind));
 
-  if (!get && !pss->head_only) {
+  bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+  if (post && r.kind == HTTP_ROUTE_API_PRODUCT_IMAGE) {
+    if (on_upload_head(wsi, srv, pss, &r))
+      return 0; /* answered once the body is in */
+  } else if (!get && !pss->head_only) {
     pss->method_not_allowed = true;
     respond_text(srv, pss, 405, "method not allowed\n");
   } else {
@@ -312,6 +405,12 @@ static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const c
       case HTTP_ROUTE_API_ORDERS_CSV:
         on_api(wsi, srv, pss, &r);
         break;
+      case HTTP_ROUTE_API_PRODUCT_IMAGE:
+        if (srv->images_dir != NULL)
+          respond_file(srv, pss, srv->images_dir, r.name, r.content_type, CACHE_REVALIDATE);
+        else
+          respond_text(srv, pss, 404, "not found\n");
+        break;
       case HTTP_ROUTE_METRICS: {
         char *body = metrics_body(srv);
         if (body != NULL)
@@ -330,7 +429,10 @@ static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const c
  * request (or close). `pss` is freed by lws inside
  * lws_http_transaction_completed(), so nothing may touch it afterwards. */
 static int finish_response(struct lws *wsi, http_server_t *srv, struct pss *pss) {
+  bool close_now = pss->close_after;
   pss_clear(srv, pss);
+  if (close_now)
+    return -1; /* an unread body would be taken for the next request */
   if (lws_http_transaction_completed(wsi))
     return -1;
   return 0;
@@ -437,15 +539,19 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
       return write_body_chunk(wsi, vhd, pss);
 
     case LWS_CALLBACK_HTTP_BODY:
-      return 0; /* never read: only GET and HEAD are served */
+      if (pss != NULL)
+        on_upload_body(pss, in, len); /* an accepted upload; any other body is dropped */
+      return 0;
 
     case LWS_CALLBACK_ESTABLISHED:
       /* A WebSocket upgrade without subprotocol tourcast.v1 lands here. */
       return -1;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-      /* Not the dummy's default (complete the transaction at once): the 405
-       * is already queued for WRITEABLE, which completes it. */
+      /* Not the dummy's default (complete the transaction at once): the
+       * answer (an upload's, or a 405) goes out from WRITEABLE. */
+      if (vhd != NULL && pss != NULL && pss->upload != NULL)
+        on_upload_done(wsi, vhd->srv, pss);
       return 0;
 
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
@@ -608,6 +714,7 @@ http_server_t *http_server_new(const http_server_config_t *cfg, const http_serve
     srv->bind_addr = g_strdup(cfg->bind_addr);
   srv->live_dir = g_strdup(cfg->live_dir);
   srv->web_dir = g_strdup(cfg->web_dir);
+  srv->images_dir = g_strdup(cfg->images_dir);
   if (cb != NULL)
     srv->cb = *cb;
   srv->user = user;
@@ -690,6 +797,7 @@ void http_server_free(http_server_t *srv) {
   g_free(srv->bind_addr);
   g_free(srv->live_dir);
   g_free(srv->web_dir);
+  g_free(srv->images_dir);
   g_free(srv);
 }
 

@@ -30,7 +30,18 @@ typedef struct {
    * Bearer ..."), NULL if none; borrowed. Sets *status; returns a newly
    * allocated body (NULL: 500). NULL function: 404 for every /api/ path. */
   char *(*api)(void *user, const http_route_t *route, const char *token, int *status);
+  /* POST /api/products/ID/image. leader_ok is asked first, with the token
+   * the request carried (may be NULL), before a byte of the body is read:
+   * FALSE answers 403. Then `upload` gets the whole body (`len` <=
+   * HTTP_UPLOAD_MAX_BYTES bytes, borrowed), sets *status and returns a new
+   * JSON body (NULL: 500). Either NULL: 404. */
+  gboolean (*leader_ok)(void *user, const char *token);
+  char *(*upload)(void *user, const http_route_t *route, const guint8 *body, gsize len,
+                  int *status);
 } http_server_callbacks_t;
+
+/* Largest request body accepted (an upload); larger gets 413 unread. */
+#define HTTP_UPLOAD_MAX_BYTES (2 * 1024 * 1024)
 
 typedef struct {
   /* An IPv4 or IPv6 address or an interface name. NULL: all interfaces, IPv6
@@ -39,7 +50,9 @@ typedef struct {
   guint16 port;
   const char *live_dir; /* served under /live/ */
   const char *web_dir;  /* index.html for /, leader.html for /leader, /web/NAME */
-  GMainLoop *loop;      /* the control loop; borrowed, must outlive the server */
+  const char
+      *images_dir; /* GET /api/products/ID/image serves product-ID.png from here; NULL: 404 */
+  GMainLoop *loop; /* the control loop; borrowed, must outlive the server */
   /* Most connections open at once (HTTP and, later, WebSocket); beyond it new
    * connections wait in the listen backlog. 0: the default, 1000. Lowered
    * if RLIMIT_NOFILE cannot hold it. */

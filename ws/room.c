@@ -552,6 +552,7 @@ room_t *room_new(const room_config_t *cfg, store_t *store, GError **err) {
   r->cfg = *cfg;
   r->cfg.leader_token = g_strdup(cfg->leader_token);
   r->cfg.show_title = g_strdup(cfg->show_title ? cfg->show_title : "直播");
+  r->cfg.images_dir = g_strdup(cfg->images_dir);
   r->store = store;
   ws_endpoint_config_t ec;
   ws_endpoint_config_init(&ec);
@@ -593,6 +594,7 @@ void room_free(room_t *r) {
   ws_endpoint_free(r->ep);
   g_free((char *)r->cfg.leader_token);
   g_free((char *)r->cfg.show_title);
+  g_free((char *)r->cfg.images_dir);
   g_free(r);
 }
 

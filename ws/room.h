@@ -20,8 +20,11 @@ typedef struct room room_t;
 typedef struct {
   const char *leader_token; /* copied */
   const char *show_title;   /* title of shows begun by a publish; copied */
-  guint max_connections;    /* WebSocket connections (5000) */
-  guint rate_per_s;         /* messages per second per connection, also the burst (20) */
+  /* Where product pictures are kept (product-ID.png); copied. NULL: no
+   * uploads. */
+  const char *images_dir;
+  guint max_connections; /* WebSocket connections (5000) */
+  guint rate_per_s;      /* messages per second per connection, also the burst (20) */
   /* The stream clock (stream_ms of the frame going out now, -1 before the
    * first) and the wall clock of stream_ms 0 (-1 unknown). */
   gint64 (*stream_ms)(void *user);
@@ -52,6 +55,17 @@ ws_endpoint_t *room_endpoint(room_t *room);
 /* The publisher went live (TRUE) or away (FALSE): begins a show when none is
  * open, and records publisher.resume / publisher.drop on its timeline. */
 void room_publisher(room_t *room, gboolean live);
+
+/* POST /api/products/ID/image (the caller checked the leader token): a
+ * JPEG or PNG body is checked, scaled once (ws/image.h) and stored as
+ * images_dir/product-ID.png, the product's "image" becomes its URL and
+ * everyone gets the `product` message. Sets *status (200, 400, 404, 413,
+ * 415, 500) and returns the JSON answer (g_free). */
+char *room_product_image_upload(room_t *room, gint64 product_id, const guint8 *body, gsize len,
+                                int *status);
+/* The stored picture of a product, a path under images_dir (g_free), or
+ * NULL when it has none. For the overlay. */
+char *room_product_image_path(room_t *room, gint64 product_id);
 
 /* TRUE if `token` is the leader token (compared in constant time). */
 gboolean room_leader_token_ok(room_t *room, const char *token);

@@ -1,5 +1,6 @@
 set(WS_SOURCES
   ${CMAKE_SOURCE_DIR}/ws/http_route.c
+  ${CMAKE_SOURCE_DIR}/ws/image.c
   ${CMAKE_SOURCE_DIR}/ws/http_server.c
   ${CMAKE_SOURCE_DIR}/ws/store.c
   ${CMAKE_SOURCE_DIR}/ws/store_catalog.c
@@ -13,4 +14,5 @@ set(WS_SOURCES
   ${CMAKE_SOURCE_DIR}/ws/protocol.c
   ${CMAKE_SOURCE_DIR}/ws/ws_endpoint.c
   ${CMAKE_SOURCE_DIR}/ws/room.c
-  ${CMAKE_SOURCE_DIR}/ws/room_orders.c)
+  ${CMAKE_SOURCE_DIR}/ws/room_orders.c
+  ${CMAKE_SOURCE_DIR}/ws/room_images.c)

@@ -73,6 +73,22 @@ class Server:
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
 
+    def post(self, path, body, headers=None, timeout=10):
+        """(status, headers, body bytes) of a POST; HTTP errors are returned, not raised."""
+        req = urllib.request.Request(self.url(path), data=body, method="POST",
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+        except urllib.error.URLError as e:
+            # The server answers an oversized body before reading it and
+            # closes; the client may still be writing when it does.
+            if isinstance(e.reason, ConnectionError):
+                return None, {}, b""
+            raise
+
     def health(self):
         status, _, body = self.get("/healthz")
         assert status == 200, status

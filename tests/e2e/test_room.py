@@ -12,8 +12,12 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
+import struct
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -329,6 +333,93 @@ class RoomTest(unittest.TestCase):
         prod = run(product_state(self.server, p["id"]))
         self.assertEqual(prod["stock"] + prod["sold"], 100000)
         self.assertEqual(prod["sold"], len(rows))
+
+
+def picture(fmt, size, tmpdir):
+    """A real picture encoded by ffmpeg: a test pattern of `size` (WxH)."""
+    path = os.path.join(tmpdir, "pic." + fmt)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=s={size}",
+                    "-frames:v", "1", path], check=True)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def png_size(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:8]
+    return struct.unpack(">II", data[16:24])
+
+
+class ImageTest(unittest.TestCase):
+    """POST /api/products/ID/image: leader only, checked, scaled once, announced."""
+
+    def setUp(self):
+        self.server = h.Server(token=TOKEN)
+        self.tmp = tempfile.mkdtemp(prefix="tourcast-img-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.server.proc.poll() is None:
+            self.assertEqual(self.server.stop(), 0, self.server.log_text())
+
+    def test_upload(self):
+        jpeg = picture("jpg", "1600x1200", self.tmp)
+        png = picture("png", "200x100", self.tmp)
+
+        async def go():
+            ldr = await leader(self.server)
+            await ldr.send({"type": "show.begin"})
+            prod = await put_product(ldr, name="水蜜桃", price_cents=1280, unit="斤", stock=10,
+                                     on_sale=True)
+            v = await viewer(self.server, 1)
+            path = f"/api/products/{prod['id']}/image"
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            # Refused before the body is looked at, and nothing changes.
+            for headers, want in (({}, 403), ({"Authorization": "Bearer nope"}, 403)):
+                status, _, body = self.server.post(path, jpeg, headers)
+                self.assertEqual(status, want, body)
+            self.assertEqual(self.server.get(path)[0], 404)
+            # Bad pictures: each gets its code, and the product keeps no picture.
+            for body, want in ((b"GIF89a" + b"x" * 100, 415), (jpeg[: len(jpeg) // 2], 400),
+                               (b"<svg/>", 415)):
+                status, _, answer = self.server.post(path, body, auth)
+                self.assertEqual(status, want, answer)
+                self.assertIn("message", json.loads(answer))
+            status, _, _ = self.server.post(path, b"\xff\xd8\xff" + b"\0" * (3 * 1024 * 1024),
+                                            auth)
+            self.assertIn(status, (413, None))
+            self.assertEqual(self.server.post("/api/products/999/image", png, auth)[0], 404)
+            self.assertIsNone((await product_state(self.server, prod["id"]))["image"])
+
+            # A real JPEG: stored scaled to fit 512, announced to everyone.
+            status, _, answer = self.server.post(f"{path}?token={TOKEN}", jpeg)
+            self.assertEqual(status, 200, answer)
+            answer = json.loads(answer)
+            self.assertEqual((answer["width"], answer["height"]), (512, 384))
+            url = answer["product"]["image"]
+            self.assertTrue(url.startswith(path + "?v="), url)
+            seen = await v.typed("product")
+            self.assertEqual(seen["product"]["image"], url)
+            self.assertNotIn("phone", json.dumps(seen))
+            status, headers, data = self.server.get(url)
+            self.assertEqual(status, 200)
+            self.assertEqual({k.lower(): v for k, v in headers.items()}["content-type"],
+                             "image/png")
+            self.assertEqual(png_size(data), (512, 384))
+            # A later upload replaces it under a new URL; a product edit keeps it.
+            await asyncio.sleep(0.01)
+            status, _, answer = self.server.post(path, png, auth)
+            self.assertEqual(status, 200, answer)
+            url2 = json.loads(answer)["product"]["image"]
+            self.assertNotEqual(url2, url)
+            self.assertEqual(png_size(self.server.get(url2)[2]), (200, 100))
+            await ldr.send({"type": "product.put", "id": prod["id"], "stock": 5})
+            edited = await ldr.expect(lambda m: m.get("type") == "product" and
+                                      m["product"]["stock"] == 5)
+            self.assertEqual(edited["product"]["image"], url2)
+            await v.close()
+            await ldr.close()
+
+        run(go())
 
 
 if __name__ == "__main__":

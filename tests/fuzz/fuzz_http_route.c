@@ -6,6 +6,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ws/http_route.h"
@@ -26,7 +27,7 @@ static int name_is_safe(const char *name) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   http_route_t r;
   http_route_kind_t k = http_route_parse((const char *)data, size, &r);
-  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_API_ORDERS_CSV)
+  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_API_PRODUCT_IMAGE)
     abort();
   if (!name_is_safe(r.name))
     abort();
@@ -64,6 +65,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           size < 12 || memcmp(data, "/api/shows/", 11) != 0)
         abort();
       break;
+    case HTTP_ROUTE_API_PRODUCT_IMAGE: {
+      /* A product id from the path, in range, named as the stored file. */
+      char want[HTTP_ROUTE_NAME_MAX + 1];
+      snprintf(want, sizeof want, "product-%lld.png", r.product_id);
+      if (r.product_id < 1 || r.product_id > HTTP_ROUTE_ID_MAX || strcmp(r.name, want) != 0 ||
+          size < 15 || memcmp(data, "/api/products/", 14) != 0)
+        abort();
+      break;
+    }
     case HTTP_ROUTE_INDEX:
     case HTTP_ROUTE_LEADER:
       if (r.content_type == NULL || size == 0 || data[0] != '/')

@@ -50,6 +50,17 @@ static const row_t rows[] = {
     {"/api/shows/1/events/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/api/shows/1/orders.csvx", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/api/shows/1/../events", -1, HTTP_ROUTE_REJECTED, "", FALSE},
+    {"/api/products/3/image", -1, HTTP_ROUTE_API_PRODUCT_IMAGE, "product-3.png", FALSE},
+    {"/api/products/3/image?v=2", -1, HTTP_ROUTE_API_PRODUCT_IMAGE, "product-3.png", FALSE},
+    {"/api/products/9007199254740991/image", -1, HTTP_ROUTE_API_PRODUCT_IMAGE,
+     "product-9007199254740991.png", FALSE},
+    {"/api/products/9007199254740992/image", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/products/0/image", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/products/3", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/products/3/image/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/products/3/image.png", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/products/x/image", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/products/../image", -1, HTTP_ROUTE_REJECTED, "", FALSE},
     /* static assets */
     {"/web/app.css", -1, HTTP_ROUTE_WEB_ASSET, "app.css", FALSE},
     {"/web/app.js?v=3", -1, HTTP_ROUTE_WEB_ASSET, "app.js", FALSE},
@@ -229,13 +240,17 @@ static void test_show_ids(void) {
   g_assert_cmpint(http_route_parse(p, strlen(p), &r), ==, HTTP_ROUTE_API_EVENTS);
   g_assert_cmpint(r.show_id, ==, 7);
   g_assert_cmpstr(r.content_type, ==, "application/json");
+  p = "/api/products/42/image";
+  g_assert_cmpint(http_route_parse(p, strlen(p), &r), ==, HTTP_ROUTE_API_PRODUCT_IMAGE);
+  g_assert_cmpint(r.product_id, ==, 42);
+  g_assert_cmpint(r.show_id, ==, 0);
   p = "/api/shows/7/nope";
   http_route_parse(p, strlen(p), &r);
   g_assert_cmpint(r.show_id, ==, 0);
 }
 
 static void test_kind_names(void) {
-  for (int k = HTTP_ROUTE_REJECTED; k <= HTTP_ROUTE_API_ORDERS_CSV; k++)
+  for (int k = HTTP_ROUTE_REJECTED; k <= HTTP_ROUTE_API_PRODUCT_IMAGE; k++)
     g_assert_cmpstr(http_route_kind_name((http_route_kind_t)k), !=, "unknown");
   g_assert_cmpstr(http_route_kind_name((http_route_kind_t)999), ==, "unknown");
 }

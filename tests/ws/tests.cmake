@@ -4,6 +4,7 @@ tourcast_unit_test(test_http_server ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_ser
 tourcast_unit_test(test_protocol ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_protocol.c)
 tourcast_unit_test(test_ws_frame ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_ws_frame.c)
 tourcast_unit_test(test_room ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_room.c)
+tourcast_unit_test(test_image ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_image.c)
 # ws/store: the SQLite store (schema, catalogue; shows and timeline; orders; crashes).
 tourcast_unit_test(test_store ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_store.c)
 tourcast_unit_test(test_store_show ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_store_show.c)
