@@ -22,6 +22,7 @@ static const type_name_t types[] = {
     {"highlight", PROTO_HIGHLIGHT},
     {"show.begin", PROTO_SHOW_BEGIN},
     {"show.end", PROTO_SHOW_END},
+    {"show.update", PROTO_SHOW_UPDATE},
     {"ping", PROTO_PING},
 };
 
@@ -48,6 +49,7 @@ gboolean proto_is_leader_only(proto_type_t type) {
     case PROTO_HIGHLIGHT:
     case PROTO_SHOW_BEGIN:
     case PROTO_SHOW_END:
+    case PROTO_SHOW_UPDATE:
       return TRUE;
     default:
       return FALSE;
@@ -84,6 +86,16 @@ static gboolean read_string(reader_t *r, const char *key, glong max_chars, gbool
   }
   *out = s;
   return TRUE;
+}
+
+/* The promise line: like an optional string, but "" is allowed (it clears). */
+static gboolean read_promise(reader_t *r, const char **out) {
+  json_t *v = json_object_get(r->obj, "promise");
+  if (json_is_string(v) && json_string_length(v) == 0) {
+    *out = "";
+    return TRUE;
+  }
+  return read_string(r, "promise", PROTO_MAX_PROMISE_CHARS, FALSE, out);
 }
 
 /* An integer in [min, max]. Absent and optional: *out = dflt. */
@@ -233,7 +245,9 @@ static gboolean parse_body(reader_t *r, const char *type, proto_msg_t *m) {
     case PROTO_HIGHLIGHT:
       return read_id_or_null(r, "question_id", &m->u.highlight.question_id);
     case PROTO_SHOW_BEGIN:
-      return read_string(r, "title", PROTO_MAX_PRODUCT_NAME_CHARS, FALSE, &m->u.show_begin.title);
+    case PROTO_SHOW_UPDATE:
+      return read_string(r, "title", PROTO_MAX_PRODUCT_NAME_CHARS, FALSE, &m->u.show_begin.title) &&
+             read_promise(r, &m->u.show_begin.promise);
     default:
       return TRUE;
   }

@@ -20,8 +20,9 @@
 #define PROTO_MAX_TEXT_CHARS 280 /* questions and answers */
 #define PROTO_MAX_PRODUCT_NAME_CHARS 32
 #define PROTO_MAX_UNIT_CHARS 8
-#define PROTO_MAX_TOKEN_CHARS 128 /* viewer_token, leader token */
-#define PROTO_MAX_KEY_CHARS 64    /* order idempotency key */
+#define PROTO_MAX_PROMISE_CHARS 64 /* the leader's after-sales promise line */
+#define PROTO_MAX_TOKEN_CHARS 128  /* viewer_token, leader token */
+#define PROTO_MAX_KEY_CHARS 64     /* order idempotency key */
 #define PROTO_MAX_REF_CHARS 64
 #define PROTO_MAX_QTY 99
 #define PROTO_MAX_PRICE_CENTS 100000000 /* ¥1,000,000 */
@@ -40,6 +41,7 @@ typedef enum {
   PROTO_HIGHLIGHT,
   PROTO_SHOW_BEGIN,
   PROTO_SHOW_END,
+  PROTO_SHOW_UPDATE,
   PROTO_PING,
 } proto_type_t;
 
@@ -97,8 +99,9 @@ typedef struct {
       gint64 question_id; /* 0: clear */
     } highlight;
     struct {
-      const char *title; /* NULL: keep */
-    } show_begin;
+      const char *title;   /* NULL: keep (show.begin: the default title) */
+      const char *promise; /* NULL: keep (show.begin: none); "": clear */
+    } show_begin;          /* show.begin and show.update */
   } u;
 } proto_msg_t;
 

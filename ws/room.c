@@ -105,8 +105,10 @@ static gboolean on_coalesce(gpointer data) {
   json_t *t;
   while ((t = g_queue_pop_head(&r->ticker)) != NULL)
     g_ptr_array_add(batch, t);
-  if (batch->len > 0)
+  if (batch->len > 0) {
     broadcast_json_batch(r, (json_t **)batch->pdata, batch->len, FALSE);
+    room_overlay_changed(r); /* stock of the card, the ticker: as often as viewers hear */
+  }
   g_ptr_array_free(batch, TRUE);
   if (json_array_size(r->leader_orders) > 0) {
     room_broadcast_json(r, json_pack("{s:s, s:O}", "type", "order.new", "orders", r->leader_orders),
@@ -155,7 +157,7 @@ static json_t *show_json_or_null(room_t *r) {
  * O(orders): a crowd reconnecting after a flash sale would pay it once per
  * hello, so welcomes share a copy at most a second old (only its "orders"
  * count can be stale; show changes drop the copy). A new reference. */
-static json_t *show_json_for_welcome(room_t *r) {
+json_t *room_show_json_cached(room_t *r) {
   gint64 now = g_get_monotonic_time();
   if (r->show_cache == NULL || now - r->show_cache_us > G_USEC_PER_SEC) {
     json_decref(r->show_cache);
@@ -179,7 +181,7 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
   json_t *questions = show ? store_questions_json(r->store, show) : NULL;
   json_t *w = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:i}", "type", "welcome", "role",
                         s->role == ROLE_LEADER ? "leader" : "viewer", "show",
-                        show_json_for_welcome(r), "products", store_products_json(r->store),
+                        room_show_json_cached(r), "products", store_products_json(r->store),
                         "pinned", id_or_null(r->pinned), "highlight", id_or_null(r->highlight),
                         "stream_ms", (json_int_t)room_now_stream_ms(r), "questions",
                         questions ? questions : json_array(), "viewers", r->stats.viewers);
@@ -344,6 +346,8 @@ static void on_product_put(room_t *r, session_t *s, const proto_msg_t *m) {
   if (store_product_put(r->store, &p, unix_ms(), &err)) {
     json_t *pj = store_product_json(&p);
     room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "product", "product", pj), FALSE);
+    if (p.id == r->pinned)
+      room_overlay_changed(r);
   } else {
     store_failed(r, s, m, err);
   }
@@ -352,21 +356,19 @@ static void on_product_put(room_t *r, session_t *s, const proto_msg_t *m) {
   store_product_clear(&p);
 }
 
+/* Stored and announced once the frame showing it is known (room_overlay.c). */
 static void on_pin(room_t *r, session_t *s, const proto_msg_t *m) {
-  gint64 show = need_show(r, s, m);
-  if (show == 0)
+  gint64 id = m->u.pin.product_id;
+  store_product_t p = {0};
+  if (need_show(r, s, m) == 0)
     return;
-  GError *err = NULL;
-  gint64 now = room_now_stream_ms(r);
-  if (!store_pin(r->store, show, m->u.pin.product_id, now, unix_ms(), &err)) {
-    store_failed(r, s, m, err);
+  if (id != 0 && !store_product_get(r->store, id, &p)) {
+    room_error(r, s->id, PROTO_ERR_INVALID, "no such product", m->ref);
     return;
   }
-  r->pinned = m->u.pin.product_id;
-  room_broadcast_json(r,
-                      json_pack("{s:s, s:o, s:I}", "type", "pinned", "product_id",
-                                id_or_null(r->pinned), "stream_ms", (json_int_t)now),
-                      FALSE);
+  store_product_clear(&p);
+  r->pinned = id;
+  room_mark_on_screen(r, ROOM_MARK_PIN, id, s->id, m->ref);
 }
 
 static void on_answer(room_t *r, session_t *s, const proto_msg_t *m) {
@@ -382,29 +384,41 @@ static void on_answer(room_t *r, session_t *s, const proto_msg_t *m) {
                                 (json_int_t)m->u.answer.question_id, "text", m->u.answer.text,
                                 "stream_ms", (json_int_t)now),
                       FALSE);
+  if (m->u.answer.question_id == r->highlight)
+    room_overlay_changed(r);
+}
+
+/* A question of this show, or none. */
+static gboolean question_in_show(room_t *r, gint64 show, gint64 id) {
+  json_t *all = store_questions_json(r->store, show);
+  gboolean found = FALSE;
+  for (gsize i = 0; all != NULL && i < json_array_size(all) && !found; i++)
+    found = json_integer_value(json_object_get(json_array_get(all, i), "id")) == id;
+  json_decref(all);
+  return found;
 }
 
 static void on_highlight(room_t *r, session_t *s, const proto_msg_t *m) {
   gint64 show = need_show(r, s, m);
+  gint64 id = m->u.highlight.question_id;
   if (show == 0)
     return;
-  GError *err = NULL;
-  gint64 now = room_now_stream_ms(r);
-  if (!store_highlight(r->store, show, m->u.highlight.question_id, now, unix_ms(), &err)) {
-    store_failed(r, s, m, err);
+  if (id != 0 && !question_in_show(r, show, id)) {
+    room_error(r, s->id, PROTO_ERR_INVALID, "no such question in this show", m->ref);
     return;
   }
-  r->highlight = m->u.highlight.question_id;
-  room_broadcast_json(r,
-                      json_pack("{s:s, s:o, s:I}", "type", "highlight", "question_id",
-                                id_or_null(r->highlight), "stream_ms", (json_int_t)now),
-                      FALSE);
+  r->highlight = id;
+  room_mark_on_screen(r, ROOM_MARK_HIGHLIGHT, id, s->id, m->ref);
 }
 
-static gboolean begin_show(room_t *r, const char *title, GError **err) {
+static gboolean begin_show(room_t *r, const char *title, const char *promise, GError **err) {
   if (store_show_current(r->store) != 0)
     return TRUE;
-  if (store_show_begin(r->store, title ? title : r->cfg.show_title, unix_ms(), err) == 0)
+  gint64 show = store_show_begin(r->store, title ? title : r->cfg.show_title, unix_ms(), err);
+  if (show == 0)
+    return FALSE;
+  if (promise != NULL && promise[0] != '\0' &&
+      !store_show_set_promise(r->store, show, promise, err))
     return FALSE;
   r->pinned = r->highlight = 0;
   show_cache_drop(r);
@@ -415,14 +429,29 @@ static gboolean begin_show(room_t *r, const char *title, GError **err) {
 
 static void on_show(room_t *r, session_t *s, const proto_msg_t *m) {
   GError *err = NULL;
+  const char *title = m->u.show_begin.title, *promise = m->u.show_begin.promise;
   if (m->type == PROTO_SHOW_BEGIN) {
-    if (!begin_show(r, m->u.show_begin.title, &err))
+    if (!begin_show(r, title, promise, &err))
       store_failed(r, s, m, err);
+    room_overlay_changed(r);
     return;
   }
   gint64 show = need_show(r, s, m);
   if (show == 0)
     return;
+  if (m->type == PROTO_SHOW_UPDATE) {
+    if ((title != NULL && !store_show_set_title(r->store, show, title, &err)) ||
+        (promise != NULL &&
+         !store_show_set_promise(r->store, show, promise[0] ? promise : NULL, &err))) {
+      store_failed(r, s, m, err);
+      return;
+    }
+    show_cache_drop(r);
+    room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", show_json_or_null(r)),
+                        FALSE);
+    room_overlay_changed(r);
+    return;
+  }
   room_orders_flush(r); /* orders already sent belong to this show */
   if (!store_show_end(r->store, show, room_now_stream_ms(r), unix_ms(), &err)) {
     store_failed(r, s, m, err);
@@ -432,6 +461,8 @@ static void on_show(room_t *r, session_t *s, const proto_msg_t *m) {
   json_t *j = store_show_json(r->store, show);
   room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", j ? j : json_null()),
                       FALSE);
+  r->pinned = r->highlight = 0;
+  room_overlay_changed(r);
 }
 
 /* ---- dispatch ---- */
@@ -481,6 +512,7 @@ static void dispatch(room_t *r, session_t *s, const proto_msg_t *m) {
       break;
     case PROTO_SHOW_BEGIN:
     case PROTO_SHOW_END:
+    case PROTO_SHOW_UPDATE:
       on_show(r, s, m);
       break;
     case PROTO_PING:
@@ -569,6 +601,7 @@ room_t *room_new(const room_config_t *cfg, store_t *store, GError **err) {
   g_queue_init(&r->ticker);
   r->leader_orders = json_array();
   r->tick_source = g_timeout_add_seconds(1, on_tick, r);
+  room_overlay_init(r);
   gint64 show = store_show_current(store);
   if (show != 0) { /* a restart in the middle of a show: what is on screen */
     r->pinned = store_pinned_at(store, show, G_MAXINT64 / 2);
@@ -582,6 +615,7 @@ void room_free(room_t *r) {
   if (r == NULL)
     return;
   room_orders_flush(r); /* never drop orders that were sent */
+  room_overlay_fini(r); /* pins still waiting for their frame are stamped now */
   if (r->coalesce_source)
     g_source_remove(r->coalesce_source);
   g_source_remove(r->tick_source);
@@ -604,9 +638,11 @@ ws_endpoint_t *room_endpoint(room_t *r) {
 
 void room_publisher(room_t *r, gboolean live) {
   GError *err = NULL;
-  if (live && !begin_show(r, NULL, &err)) {
+  if (live && !begin_show(r, NULL, NULL, &err)) {
     g_message("cannot begin a show: %s", err->message);
     g_clear_error(&err);
+  } else if (live) {
+    room_overlay_changed(r);
   }
   gint64 show = store_show_current(r->store);
   if (show != 0 && live != r->publisher_live)

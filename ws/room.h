@@ -30,7 +30,41 @@ typedef struct {
   gint64 (*stream_ms)(void *user);
   gint64 (*epoch_unix_ms)(void *user);
   void *clock_user;
+  /* What the video overlay shows changed (room_overlay_get() has it now).
+   * Returns the version of the overlay state that will show it, which the
+   * video reports back through room_overlay_shown() with the stream_ms of
+   * the first frame showing it; `pinned` and `highlight` are stamped with
+   * that. 0 (or no function): no video will report, stamp with the clock. */
+  guint64 (*overlay_changed)(void *user);
+  void *overlay_user;
 } room_config_t;
+
+/* The overlay's view of the room (control loop; strings owned, see
+ * room_overlay_clear()). Names in the ticker and question are masked. */
+#define ROOM_OVERLAY_TICKER 5
+typedef struct {
+  char *title, *promise; /* the open show's; NULL: none */
+  gboolean has_product;  /* a product is pinned */
+  gint64 product_id, price_cents, stock, sold;
+  gboolean on_sale;
+  char *product_name, *unit;
+  char *image_path; /* its picture (PNG), NULL: none */
+  int n_ticker;     /* newest orders, oldest first */
+  struct {
+    guint64 seq; /* increases by one per order: tells which entries are new */
+    char *name, *product;
+    gint64 qty;
+  } ticker[ROOM_OVERLAY_TICKER];
+  gboolean has_question; /* a question is highlighted */
+  gint64 question_id;
+  char *question_name, *question_text, *answer; /* answer NULL: none yet */
+} room_overlay_t;
+
+void room_overlay_get(room_t *room, room_overlay_t *out);
+void room_overlay_clear(room_overlay_t *o);
+/* The first output frame showing overlay `version` (and every earlier one)
+ * went out at `stream_ms`. Control loop. */
+void room_overlay_shown(room_t *room, guint64 version, gint64 stream_ms);
 
 typedef struct {
   guint viewers;     /* greeted viewer connections now */

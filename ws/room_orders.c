@@ -77,6 +77,7 @@ static void note_committed(room_t *r, const pending_order_t *o, const store_orde
   if (res->status != STORE_ORDER_OK)
     return;
   const char *masked = s && s->masked ? s->masked : "**";
+  room_overlay_ticker_push(r, masked, res->product_id, res->qty);
   g_queue_push_tail(&r->ticker, json_pack("{s:s, s:s, s:I, s:I}", "type", "ordered", "name", masked,
                                           "product_id", (json_int_t)res->product_id, "qty",
                                           (json_int_t)res->qty));

@@ -55,15 +55,52 @@ struct room {
   gint64 epoch_show;  /* the show whose epoch is known to be stored */
   json_t *show_cache; /* the show for welcomes, see show_json_for_welcome() */
   gint64 show_cache_us;
+
+  /* room_overlay.c */
+  GArray *marks;         /* of room_mark_t: pins and highlights waiting for their frame */
+  guint mark_timeout;    /* stamps them with the clock if no frame reports in time */
+  GQueue overlay_ticker; /* room_ticker_t*, newest last, at most ROOM_OVERLAY_TICKER */
+  guint64 ticker_seq;
 };
+
+/* A pin or highlight on its way to the screen. */
+typedef enum { ROOM_MARK_PIN, ROOM_MARK_HIGHLIGHT } room_mark_kind_t;
+typedef struct {
+  room_mark_kind_t kind;
+  gint64 id; /* product or question, 0: none */
+  guint64 version;
+  ws_conn_id_t conn; /* who asked: told if storing fails */
+  char *ref;
+} room_mark_t;
+
+typedef struct {
+  guint64 seq;
+  char *name; /* masked */
+  gint64 product_id, qty;
+} room_ticker_t;
 
 /* room.c */
 gint64 room_now_stream_ms(room_t *r);
+/* The open show as welcomes carry it, at most a second old; a new reference
+ * (null when no show is open). */
+json_t *room_show_json_cached(room_t *r);
 void room_send_json(room_t *r, ws_conn_id_t id, json_t *msg /* stolen */);
 void room_broadcast_json(room_t *r, json_t *msg /* stolen */, gboolean leaders_only);
 void room_error(room_t *r, ws_conn_id_t id, proto_error_t code, const char *message,
                 const char *ref);
 void room_schedule_coalesced(room_t *r);
+
+/* room_overlay.c */
+void room_overlay_init(room_t *r);
+void room_overlay_fini(room_t *r);
+/* The overlay's inputs changed; returns the version that will show them (0: none). */
+guint64 room_overlay_changed(room_t *r);
+/* Pins a product or highlights a question (id 0: none) once the frame
+ * showing it is known: stored and broadcast with that frame's stream_ms. */
+void room_mark_on_screen(room_t *r, room_mark_kind_t kind, gint64 id, ws_conn_id_t conn,
+                         const char *ref);
+/* An order went through: the ticker gets it. */
+void room_overlay_ticker_push(room_t *r, const char *masked, gint64 product_id, gint64 qty);
 
 /* room_orders.c */
 void room_order_enqueue(room_t *r, session_t *s, const proto_msg_t *m);

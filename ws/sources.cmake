@@ -15,4 +15,5 @@ set(WS_SOURCES
   ${CMAKE_SOURCE_DIR}/ws/ws_endpoint.c
   ${CMAKE_SOURCE_DIR}/ws/room.c
   ${CMAKE_SOURCE_DIR}/ws/room_orders.c
-  ${CMAKE_SOURCE_DIR}/ws/room_images.c)
+  ${CMAKE_SOURCE_DIR}/ws/room_images.c
+  ${CMAKE_SOURCE_DIR}/ws/room_overlay.c)

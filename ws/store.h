@@ -79,6 +79,8 @@ gint64 store_show_current(store_t *st);
 gboolean store_show_set_epoch(store_t *st, gint64 show_id, gint64 epoch_unix_ms, GError **err);
 /* The leader's promise for the show (e.g. "坏果包赔"); NULL clears it. */
 gboolean store_show_set_promise(store_t *st, gint64 show_id, const char *promise, GError **err);
+/* Renames the show (title: not NULL). */
+gboolean store_show_set_title(store_t *st, gint64 show_id, const char *title, GError **err);
 /* Ends an open show and writes its "show.end" event. STORE_ERROR_STATE if it
  * has already ended, STORE_ERROR_NOT_FOUND if there is no such show. */
 gboolean store_show_end(store_t *st, gint64 show_id, gint64 stream_ms, gint64 unix_ms,

@@ -139,6 +139,13 @@ gboolean store_show_set_promise(store_t *st, gint64 show_id, const char *promise
   return show_update(st, s, show_id, err);
 }
 
+gboolean store_show_set_title(store_t *st, gint64 show_id, const char *title, GError **err) {
+  g_return_val_if_fail(st != NULL && title != NULL, FALSE);
+  sqlite3_stmt *s = store_stmt(st, ST_SHOW_SET_TITLE);
+  store_bind_text(s, 2, title);
+  return show_update(st, s, show_id, err);
+}
+
 gboolean store_show_end(store_t *st, gint64 show_id, gint64 stream_ms, gint64 unix_ms,
                         GError **err) {
   g_return_val_if_fail(st != NULL, FALSE);

@@ -25,6 +25,7 @@ const char *const store_sql[ST_N] = {
                     " WHERE id = ?1 AND ended_unix_ms IS NULL",
     [ST_SHOW_SET_EPOCH] = "UPDATE shows SET epoch_unix_ms = ?2 WHERE id = ?1",
     [ST_SHOW_SET_PROMISE] = "UPDATE shows SET promise = ?2 WHERE id = ?1",
+    [ST_SHOW_SET_TITLE] = "UPDATE shows SET title = ?2 WHERE id = ?1",
     [ST_SHOW_SET_HIGHLIGHT] = "UPDATE shows SET highlight_question_id = ?2 WHERE id = ?1",
     [ST_SHOW_HIGHLIGHT] = "SELECT highlight_question_id FROM shows WHERE id = ?1",
     [ST_SHOW_GET] = "SELECT " SHOW_COLS " FROM shows s WHERE s.id = ?1",

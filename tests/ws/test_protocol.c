@@ -73,6 +73,16 @@ static const row_t rows[] = {
     {"{\"type\":\"highlight\",\"question_id\":null}", PROTO_OK, PROTO_HIGHLIGHT, NULL},
     {"{\"type\":\"show.end\"}", PROTO_OK, PROTO_SHOW_END, NULL},
     {"{\"type\":\"show.begin\",\"title\":\"果园直播\"}", PROTO_OK, PROTO_SHOW_BEGIN, NULL},
+    {"{\"type\":\"show.begin\",\"promise\":\"坏果包赔\"}", PROTO_OK, PROTO_SHOW_BEGIN, NULL},
+    {"{\"type\":\"show.update\",\"title\":\"果园\",\"promise\":\"\"}", PROTO_OK, PROTO_SHOW_UPDATE,
+     NULL},
+    {"{\"type\":\"show.update\",\"promise\":7}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"show.update\",\"title\":\"\"}", PROTO_ERR_INVALID, 0, NULL},
+    /* 65 characters of promise: one over */
+    {"{\"type\":\"show.update\",\"promise\":"
+     "\"一二三四五六七八九十一二三四五六七八九十一二三四五六七八"
+     "九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五\"}",
+     PROTO_ERR_INVALID, 0, NULL},
     {"{\"type\":\"ping\"}", PROTO_OK, PROTO_PING, NULL},
     /* malformed */
     {"", PROTO_ERR_BAD_JSON, 0, NULL},

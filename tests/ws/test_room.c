@@ -29,7 +29,15 @@ typedef struct {
   room_t *room;
   GArray *sent; /* of sent_t */
   gint64 stream_ms;
+  guint64 overlay_version; /* the last version handed out (overlay tests) */
+  guint overlay_changes;
 } fx_t;
+
+static guint64 fx_overlay_changed(void *user) {
+  fx_t *fx = user;
+  fx->overlay_changes++;
+  return ++fx->overlay_version;
+}
 
 static gint64 fx_clock(void *user) {
   return ((fx_t *)user)->stream_ms;
@@ -48,8 +56,8 @@ static void fx_sink(void *user, ws_conn_id_t id, const char *text, gsize len) {
   g_array_append_val(fx->sent, s);
 }
 
+/* data non-NULL: a video overlay reports frames (room_overlay_shown). */
 static void fx_setup(fx_t *fx, gconstpointer data) {
-  (void)data;
   GError *err = NULL;
   fx->dir = g_dir_make_tmp("test-room-XXXXXX", &err);
   g_assert_no_error(err);
@@ -61,7 +69,9 @@ static void fx_setup(fx_t *fx, gconstpointer data) {
                        .show_title = "果园直播",
                        .stream_ms = fx_clock,
                        .epoch_unix_ms = fx_epoch,
-                       .clock_user = fx};
+                       .clock_user = fx,
+                       .overlay_changed = data ? fx_overlay_changed : NULL,
+                       .overlay_user = fx};
   fx->room = room_new(&cfg, fx->store, &err);
   g_assert_no_error(err);
   fx->sent = g_array_new(FALSE, FALSE, sizeof(sent_t));
@@ -455,6 +465,126 @@ static void test_malformed(fx_t *fx, gconstpointer data) {
   json_decref(r);
 }
 
+/* Pins and highlights are stamped with the first frame that shows them. */
+static void test_overlay_sync(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 peach = put_product(fx, 50, 0, TRUE);
+  gint64 show = store_show_current(fx->store);
+  fx->stream_ms = 20000;
+  guint changes = fx->overlay_changes;
+  say(fx, LEADER, "{\"type\":\"pin\",\"product_id\":1}");
+  g_assert_cmpuint(fx->overlay_changes, ==, changes + 1);
+  guint64 v = fx->overlay_version;
+  /* Not yet on screen: nobody hears of it, nothing is stored. */
+  g_assert_null(take(fx, LI, "pinned"));
+  g_assert_cmpint(store_pinned_at(fx->store, show, 1000000), ==, 0);
+  room_overlay_t o;
+  room_overlay_get(fx->room, &o);
+  g_assert_true(o.has_product);
+  g_assert_cmpint(o.product_id, ==, peach);
+  g_assert_cmpstr(o.product_name, ==, "水蜜桃");
+  g_assert_cmpstr(o.unit, ==, "斤");
+  g_assert_cmpint(o.price_cents, ==, 1280);
+  g_assert_cmpint(o.stock, ==, 50);
+  room_overlay_clear(&o);
+
+  /* An earlier version going out does not stamp it; its own does. */
+  room_overlay_shown(fx->room, v - 1, 20010);
+  g_assert_null(take(fx, LI, "pinned"));
+  room_overlay_shown(fx->room, v, 20033);
+  json_t *pinned = must_take(fx, LI, "pinned");
+  g_assert_cmpint(int_of(pinned, "stream_ms"), ==, 20033);
+  json_decref(pinned);
+  g_assert_cmpint(store_pinned_at(fx->store, show, 20032), ==, 0);
+  g_assert_cmpint(store_pinned_at(fx->store, show, 20033), ==, peach);
+
+  /* No frame reports (the publisher is gone): the clock stamps it. */
+  fx->stream_ms = 30000;
+  say(fx, LEADER, "{\"type\":\"pin\",\"product_id\":null}");
+  g_assert_null(take(fx, LI, "pinned"));
+  gint64 until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+  json_t *late = NULL;
+  while (late == NULL && g_get_monotonic_time() < until) {
+    g_main_context_iteration(NULL, FALSE);
+    g_usleep(10000);
+    late = take(fx, LI, "pinned");
+  }
+  g_assert_nonnull(late);
+  g_assert_cmpint(int_of(late, "stream_ms"), ==, 30000);
+  g_assert_true(json_is_null(json_object_get(late, "product_id")));
+  json_decref(late);
+
+  /* A highlight the same way; its question and answer are in the snapshot. */
+  say(fx, WANG, "{\"type\":\"ask\",\"text\":\"甜吗？\"}");
+  json_t *q = must_take(fx, LEADER, "question");
+  gint64 qid = int_of(q, "id");
+  json_decref(q);
+  char *text =
+      g_strdup_printf("{\"type\":\"highlight\",\"question_id\":%" G_GINT64_FORMAT "}", qid);
+  say(fx, LEADER, text);
+  g_free(text);
+  room_overlay_shown(fx->room, fx->overlay_version, 31000);
+  json_t *h = must_take(fx, WANG, "highlight");
+  g_assert_cmpint(int_of(h, "stream_ms"), ==, 31000);
+  json_decref(h);
+  changes = fx->overlay_changes;
+  text = g_strdup_printf(
+      "{\"type\":\"answer\",\"question_id\":%" G_GINT64_FORMAT ",\"text\":\"很甜\"}", qid);
+  say(fx, LEADER, text);
+  g_free(text);
+  g_assert_cmpuint(fx->overlay_changes, ==, changes + 1); /* the answer shows on screen */
+  room_overlay_get(fx->room, &o);
+  g_assert_true(o.has_question);
+  g_assert_cmpstr(o.question_name, ==, "王**");
+  g_assert_cmpstr(o.question_text, ==, "甜吗？");
+  g_assert_cmpstr(o.answer, ==, "很甜");
+  room_overlay_clear(&o);
+  /* A question that is not there changes nothing. */
+  say(fx, LEADER, "{\"type\":\"highlight\",\"question_id\":999}");
+  expect_error(fx, LEADER, "invalid");
+}
+
+/* The ticker, the show's title and promise, as the overlay reads them. */
+static void test_overlay_state(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 peach = put_product(fx, 50, 0, TRUE);
+  say(fx, LEADER, "{\"type\":\"show.update\",\"title\":\"阳山桃园\",\"promise\":\"坏果包赔\"}");
+  json_t *sh = must_take(fx, WANG, "show");
+  g_assert_cmpstr(str_of(json_object_get(sh, "show"), "promise"), ==, "坏果包赔");
+  json_decref(sh);
+  for (int i = 0; i < 7; i++) {
+    char key[8];
+    g_snprintf(key, sizeof key, "t%d", i);
+    json_decref(order(fx, i % 2 ? LI : WANG, peach, 1, key));
+  }
+  room_overlay_t o;
+  room_overlay_get(fx->room, &o);
+  g_assert_cmpstr(o.title, ==, "阳山桃园");
+  g_assert_cmpstr(o.promise, ==, "坏果包赔");
+  g_assert_false(o.has_product); /* nothing pinned */
+  g_assert_cmpint(o.n_ticker, ==, ROOM_OVERLAY_TICKER);
+  for (int i = 0; i < o.n_ticker; i++) {
+    g_assert_cmpuint(o.ticker[i].seq, ==, (guint64)(3 + i)); /* the newest five, oldest first */
+    g_assert_cmpstr(o.ticker[i].name, ==, i % 2 ? "李**" : "王**");
+    g_assert_cmpstr(o.ticker[i].product, ==, "水蜜桃");
+  }
+  room_overlay_clear(&o);
+  say(fx, LEADER, "{\"type\":\"show.update\",\"promise\":\"\"}");
+  room_overlay_get(fx->room, &o);
+  g_assert_null(o.promise);
+  g_assert_cmpstr(o.title, ==, "阳山桃园");
+  room_overlay_clear(&o);
+  say(fx, WANG, "{\"type\":\"show.update\",\"title\":\"x\"}");
+  expect_error(fx, WANG, "forbidden");
+  say(fx, LEADER, "{\"type\":\"show.end\"}");
+  room_overlay_get(fx->room, &o);
+  g_assert_null(o.title); /* between shows: nothing of the room on screen */
+  g_assert_cmpint(o.n_ticker, ==, 0);
+  room_overlay_clear(&o);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add("/room/" path, fx_t, NULL, fx_setup, fn, fx_teardown)
@@ -464,5 +594,7 @@ int main(int argc, char **argv) {
   ADD("phones-stay-private", test_phones_stay_private);
   ADD("questions-and-pins", test_questions_and_pins);
   ADD("malformed", test_malformed);
+  g_test_add("/room/overlay-sync", fx_t, "video", fx_setup, test_overlay_sync, fx_teardown);
+  g_test_add("/room/overlay-state", fx_t, "video", fx_setup, test_overlay_state, fx_teardown);
   return g_test_run();
 }
