@@ -3,19 +3,50 @@
 A small output (360x640) keeps x264 affordable under valgrind. The H.264
 decoder is openh264dec here: libavcodec pulls in libhwy, whose constructor
 executes RDTSCP, which valgrind 3.19 cannot decode (SIGILL). Everything else
-is the production path: RTMP ingest, pipeline, overlay, playlist, HTTP.
+is the production path: RTMP ingest, pipeline, overlay, playlist, HTTP, and
+the room over WebSocket (orders committed, a picture uploaded, a pin).
 Memcheck errors or definite leaks (beyond tests/valgrind.supp) fail the test
 through valgrind's exit code.
 """
+import asyncio
 import os
 import shutil
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
+import test_room as tr  # noqa: E402
 
 SUPP = os.path.join(h.SOURCE_DIR, "tests", "valgrind.supp")
+
+
+async def room_session(server):
+    ldr = await tr.leader(server)
+    await ldr.send({"type": "show.begin", "title": "valgrind", "promise": "坏果包赔"})
+    prod = await tr.put_product(ldr, name="水蜜桃", price_cents=1280, unit="斤", stock=5,
+                                limit_per_buyer=2, on_sale=True)
+    png = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=s=64x48",
+                          "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"],
+                         check=True, capture_output=True).stdout
+    status, _, body = server.post(f"/api/products/{prod['id']}/image?token={tr.TOKEN}", png)
+    assert status == 200, (status, body)
+    v = await tr.viewer(server, 1)
+    await v.send({"type": "order", "product_id": prod["id"], "qty": 1, "key": "a"})
+    await v.typed("order.ok")
+    await v.send({"type": "order", "product_id": prod["id"], "qty": 9, "key": "b"})
+    await v.typed("order.rejected")
+    await v.send({"type": "ask", "text": "<b>甜吗</b>"})
+    q = await ldr.typed("question")
+    await ldr.send({"type": "answer", "question_id": q["id"], "text": "很甜"})
+    await ldr.send({"type": "highlight", "question_id": q["id"]})
+    await ldr.send({"type": "pin", "product_id": prod["id"]})
+    await v.typed("pinned")
+    await v.send("{not json")
+    await v.typed("error")
+    await v.close()
+    await ldr.close()
 
 
 @unittest.skipUnless(shutil.which("valgrind"), "valgrind is not installed")
@@ -28,6 +59,9 @@ class ValgrindTest(unittest.TestCase):
                           "--h264-decoder", "openh264dec", wrapper=wrapper)
         try:
             phone = h.fake_phone(server.rtmp_url, "-d", "3", "-s", "320x240", "-r", "15")
+            # The room while the video runs: every kind of message, an
+            # order committed, a picture uploaded, a pin put on screen.
+            asyncio.run(asyncio.wait_for(room_session(server), 300))
             _, err = phone.communicate(timeout=120)
             self.assertEqual(phone.returncode, 0, err)
             h.wait_until(lambda: server.metrics().get("tourcast_hls_segments_total", 0) >= 2,
