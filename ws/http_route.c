@@ -114,19 +114,26 @@ static void set_name(http_route_t *out, const char *name) {
   memcpy(out->name, name, n + 1);
 }
 
-/* "ID/events" or "ID/orders.csv" after /api/shows/: ID is 1..ID_MAX in
- * plain decimal (no sign, no leading zero). */
-static http_route_kind_t parse_show_route(const char *src, const char *end, http_route_t *out) {
+/* A show id at src: 1..ID_MAX in plain decimal (no sign, no leading zero).
+ * Returns where the digits end, or NULL if there is no valid id. */
+static const char *parse_id(const char *src, const char *end, long long *id) {
   const char *p = src;
-  long long id = 0;
+  *id = 0;
   if (p < end && *p == '0')
-    return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+    return NULL;
   while (p < end && *p >= '0' && *p <= '9') {
-    if (id > (HTTP_ROUTE_ID_MAX - (*p - '0')) / 10)
-      return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
-    id = id * 10 + (*p++ - '0');
+    if (*id > (HTTP_ROUTE_ID_MAX - (*p - '0')) / 10)
+      return NULL;
+    *id = *id * 10 + (*p++ - '0');
   }
-  if (p == src)
+  return p == src ? NULL : p;
+}
+
+/* "ID/events" or "ID/orders.csv" after /api/shows/. */
+static http_route_kind_t parse_show_route(const char *src, const char *end, http_route_t *out) {
+  long long id;
+  const char *p = parse_id(src, end, &id);
+  if (p == NULL)
     return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
   out->show_id = id;
   if (equals(p, end, "/events"))
@@ -190,6 +197,20 @@ http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *o
     return finish(out, HTTP_ROUTE_API_SHOWS, TYPE_JSON_API);
   if (has_prefix(src, end, "/api/shows/"))
     return parse_show_route(src + strlen("/api/shows/"), end, out);
+  if (has_prefix(src, end, "/replay/")) {
+    long long id;
+    const char *p = parse_id(src + strlen("/replay/"), end, &id);
+    if (p == NULL || p != end)
+      return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+    out->show_id = id;
+    set_name(out, "replay.html");
+    return finish(out, HTTP_ROUTE_REPLAY, TYPE_HTML);
+  }
+  /* Only the files the pages load from npm packages, by exact name. */
+  if (equals(src, end, "/vendor/hls.min.js")) {
+    set_name(out, "hls.min.js");
+    return finish(out, HTTP_ROUTE_VENDOR, "text/javascript; charset=utf-8");
+  }
   if (has_prefix(src, end, "/web/")) {
     if (!take_name(src + strlen("/web/"), end, out))
       return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
@@ -234,6 +255,10 @@ const char *http_route_kind_name(http_route_kind_t kind) {
       return "api-orders-csv";
     case HTTP_ROUTE_METRICS:
       return "metrics";
+    case HTTP_ROUTE_REPLAY:
+      return "replay";
+    case HTTP_ROUTE_VENDOR:
+      return "vendor";
   }
   return "unknown";
 }

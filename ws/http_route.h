@@ -28,6 +28,8 @@ typedef enum {
   HTTP_ROUTE_API_SHOWS,      /* "/api/shows" */
   HTTP_ROUTE_API_EVENTS,     /* "/api/shows/ID/events", id in show_id */
   HTTP_ROUTE_API_ORDERS_CSV, /* "/api/shows/ID/orders.csv" (leader token), id in show_id */
+  HTTP_ROUTE_REPLAY,         /* "/replay/ID" -> web_dir/replay.html, id in show_id */
+  HTTP_ROUTE_VENDOR,         /* "/vendor/hls.min.js" -> vendor_dir/NAME (npm packages) */
 } http_route_kind_t;
 
 typedef struct {
@@ -42,7 +44,7 @@ typedef struct {
   /* The path is under /live/, even when rejected or not found: answers there
    * carry CORS so that players on other origins can read the error. */
   bool under_live;
-  /* The show id of the /api/shows/ID/... routes: 1..HTTP_ROUTE_ID_MAX. */
+  /* The show id of the /api/shows/ID/... and /replay/ID routes: 1..HTTP_ROUTE_ID_MAX. */
   long long show_id;
 } http_route_t;
 
