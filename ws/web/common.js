@@ -124,14 +124,17 @@ var TC = (function () {
 
   /* ---- the player ----
    * attach(video, src, {live}) plays src: native HLS where the browser has
-   * it, hls.js (loaded from /vendor/ only then) otherwise; ?player=hlsjs or
+   * it and no MediaSource, hls.js (loaded from /vendor/ only then) otherwise; ?player=hlsjs or
    * ?player=native forces one. Returns a handle whose programMs() is the
    * EXT-X-PROGRAM-DATE-TIME of the frame on screen (unix ms), or NaN. */
   function wantNative(video) {
     var force = new URLSearchParams(location.search).get('player');
     if (force === 'native') return true;
     if (force === 'hlsjs') return false;
-    return video.canPlayType('application/vnd.apple.mpegurl') !== '';
+    /* Native only where there is no MediaSource for hls.js (iPhone Safari):
+     * Chromium plays HLS natively now too, but gives no program date-time
+     * (getStartDate() is NaN), and seen_ms needs it. */
+    return video.canPlayType('application/vnd.apple.mpegurl') !== '' && !window.MediaSource;
   }
 
   function loadScript(src) {
