@@ -100,14 +100,17 @@ function makeClip(...opts) {
   return execFileSync(path.join(SOURCE_DIR, 'scripts', 'fake-phone.sh'), ['-k', ...opts]).toString().trim();
 }
 
+const browsers = [];
 async function launchChromium() {
   const { chromium } = require(path.join(SOURCE_DIR, 'node_modules', 'playwright-core'));
   if (!fs.existsSync(CHROMIUM)) throw new Error(CHROMIUM + ' missing: scripts/setup.sh installs Debian\'s chromium');
-  return chromium.launch({
+  const b = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--mute-audio'],
   });
+  browsers.push(b);
+  return b;
 }
 
 /* A page whose console errors, uncaught exceptions and dialogs (alert!) are
@@ -150,6 +153,7 @@ async function main(name, body, servers) {
     console.log((e.skip ? 'SKIP ' : 'FAIL ') + (e.stack || e));
     if (!e.skip) for (const s of servers) console.log('--- server log ---\n' + s.logTail());
   }
+  for (const b of browsers) await b.close().catch(() => {});
   for (const s of servers) await s.stop().catch(() => {});
   process.exit(code);
 }

@@ -93,7 +93,7 @@
     var m = { type: 'product.put', name: fe.name.value.trim(), on_sale: fe.on_sale.checked };
     if (!m.name || !isFinite(price) || price < 0) { err.textContent = '请填写名称和价格'; return; }
     m.price_cents = price;
-    m.unit = fe.unit.value.trim();
+    if (fe.unit.value.trim()) m.unit = fe.unit.value.trim();
     if (fe.stock.value !== '') m.stock = parseInt(fe.stock.value, 10);
     if (fe.limit.value !== '') m.limit_per_buyer = parseInt(fe.limit.value, 10);
     if (fe.id.value) m.id = Number(fe.id.value);
