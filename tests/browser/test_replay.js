@@ -117,7 +117,12 @@ h.main('replay', async (t) => {
     await page.click('[data-testid="join-submit"]');
     await h.waitFor(async () => !(await page.isDisabled('[data-testid="buy"]')), 10000, 'buy enabled after joining');
     await page.click('[data-testid="buy"]');
-    await page.waitForSelector('[data-testid="my-orders"] li[data-state="ok"]', { timeout: 10000 });
+    const state = await h.waitFor(() => page.$eval('[data-testid="my-orders"] li[data-key]', (li) =>
+      li.dataset.state !== 'pending' && li.dataset.state + ' ' + li.textContent), 10000, 'an answer to the order');
+    /* The issue asks that a replay still orders a product on sale. Today's
+     * room answers not_on_sale to every order while no show is open
+     * (ws/room_orders.c), so this fails until the server takes them. */
+    h.assert(state.startsWith('ok'), 'order from the replay after the show ended: ' + state);
   });
 
   const desk = await h.newPage(browser, { width: 1280, height: 800 });
