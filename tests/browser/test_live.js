@@ -109,7 +109,11 @@ h.main('live', async (t) => {
   });
 
   await t.step('viewer buys the pinned product at the frame on screen; the console shows the order', async () => {
-    await h.sleep(1500); /* a few frames past the pin, so seen_ms lands after it */
+    /* The player is seconds behind the encoder: wait until the frame on
+     * screen is past the last pin, so the product on screen is the pinned one. */
+    const show0 = (await srv.json('/api/shows'))[0];
+    const pinMs = (await srv.json(`/api/shows/${show0.id}/events`)).filter((e) => e.type === 'pin').pop().stream_ms;
+    await h.waitFor(async () => (await viewer.evaluate(() => window.tcSeenMs())) > pinMs + 300, 15000, 'the pinned frame on screen');
     await viewer.selectOption('[data-testid="qty"]', '2');
     await viewer.click('[data-testid="buy"]');
     await viewer.waitForSelector('[data-testid="my-orders"] li[data-state="ok"]', { timeout: 5000 });
