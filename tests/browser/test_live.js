@@ -146,6 +146,15 @@ h.main('live', async (t) => {
     h.assert(viewer.dialogs.length === 0 && leader.dialogs.length === 0, 'no alert: ' + viewer.dialogs.concat(leader.dialogs));
   });
 
+  await t.step('the phone drops: the viewer is told the leader is reconnecting, then back to live', async () => {
+    phone.kill('SIGKILL');
+    await h.waitFor(async () => (await statusOf(viewer)) === 'publisher-lost', 10000, 'viewer status publisher-lost');
+    h.assert((await viewer.textContent('[data-testid="status"]')).includes('团长网络不稳定'), 'status text');
+    await h.waitFor(async () => (await leader.getAttribute('#health', 'data-live')) === '0', 5000, 'console health shows the drop');
+    phone = h.fakePhone(srv.rtmpUrl, ...clipOpts);
+    await h.waitFor(async () => (await statusOf(viewer)) === 'ok', 15000, 'viewer status back to live');
+  });
+
   await t.step('screenshots at 360x780 and 1280x800', async () => {
     await t.shot(viewer, 'viewer-360x780');
     await t.shot(leader, 'leader-1280x800');
