@@ -175,6 +175,12 @@ h.main('live', async (t) => {
     await l2.context().close();
   });
 
+  await t.step('the invite link carries ref', async () => {
+    await viewer.click('#invite');
+    const link = await viewer.inputValue('[data-testid="invite-link"]');
+    h.assert(/\/\?ref=v\d+$/.test(link), 'invite link ' + link);
+  });
+
   await t.step('a reload keeps the viewer (no form; same orders)', async () => {
     await viewer.reload();
     await h.waitFor(async () => (await viewer.textContent('#me')).includes('王小明'), 10000, 'welcome after reload');
@@ -225,6 +231,9 @@ h.main('live', async (t) => {
     await h.waitFor(async () => (await statusOf(viewer)) === 'ended', 5000, 'viewer status ended');
     const href = await viewer.getAttribute('[data-testid="replay-link"]', 'href');
     h.assert(/^\/replay\/\d+$/.test(href), 'replay link ' + href);
+    await viewer.reload();
+    await h.waitFor(async () => (await statusOf(viewer)) === 'ended', 5000, 'still ended after a reload');
+    h.assert((await viewer.getAttribute('[data-testid="replay-link"]', 'href')) === href, 'same replay link after a reload');
     await t.shot(viewer, 'viewer-ended-360x780');
   });
 

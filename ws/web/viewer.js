@@ -13,6 +13,7 @@
   var questions = [];         /* QUESTION objects, oldest first */
   var highlight = null;
   var me = null;
+  var lastShow = null;        /* with no show open: the newest one, if it ended (for its replay) */
 
   /* A referral code from the invite link, kept until a welcome used it. */
   var params = new URLSearchParams(location.search);
@@ -52,9 +53,9 @@
     if (connState !== 'open') {
       state = connState === 'connecting' && !me ? 'connecting' : 'reconnecting';
       text = state === 'connecting' ? '正在连接直播间…' : '网络断开，正在重新连接…';
-    } else if (!show) {
+    } else if (!show && !lastShow) {
       state = 'waiting'; text = '直播还没开始，请稍候';
-    } else if (show.ended_unix_ms) {
+    } else if (!show || show.ended_unix_ms) {
       state = 'ended'; text = '直播已结束，感谢观看。';
     } else if (!publisherLive) {
       state = 'publisher-lost'; text = '团长网络不稳定，正在重新连接，请稍候…';
@@ -64,7 +65,7 @@
     statusBox.dataset.state = state;
     statusBox.className = 'status ' + (state === 'ok' ? 'ok' : state === 'ended' ? 'ended' : state === 'reconnecting' || state === 'publisher-lost' ? 'bad' : '');
     TC.clear(statusBox).appendChild(document.createTextNode(text));
-    if (state === 'ended') statusBox.appendChild(TC.el('a', { href: '/replay/' + show.id, testid: 'replay-link', text: '观看回放' }));
+    if (state === 'ended') statusBox.appendChild(TC.el('a', { href: '/replay/' + (show || lastShow).id, testid: 'replay-link', text: '观看回放' }));
   }
 
   function renderQuestions() {
@@ -106,6 +107,12 @@
     shop.welcome(m);
     renderQuestions();
     setStatus();
+    if (!show) {
+      fetch('/api/shows').then(function (r) { return r.json(); }).then(function (list) {
+        lastShow = list.length && list[0].ended_unix_ms ? list[0] : null;
+        setStatus();
+      }).catch(function () {});
+    }
   }
 
   function onMessage(m) {
@@ -120,7 +127,11 @@
       case 'highlight': highlight = m.question_id; renderQuestions(); break;
       case 'ordered': tick(m); break;
       case 'viewers': TC.tid('viewer-count').textContent = m.count + ' 人在看'; break;
-      case 'show': show = m.show; if (show) TC.$('#title').textContent = show.title; setStatus(); break;
+      case 'show':
+        show = m.show;
+        if (show) { TC.$('#title').textContent = show.title; lastShow = show.ended_unix_ms ? show : null; }
+        setStatus();
+        break;
       case 'publisher': publisherLive = !!m.live; setStatus(); break;
       case 'pong': streamAt = { ms: m.stream_ms, t: Date.now() }; break;
       case 'error':
