@@ -146,6 +146,28 @@ h.main('live', async (t) => {
     h.assert(viewer.dialogs.length === 0 && leader.dialogs.length === 0, 'no alert: ' + viewer.dialogs.concat(leader.dialogs));
   });
 
+  await t.step('the console puts a question on screen; the viewer highlights it', async () => {
+    const qid = await leader.getAttribute('[data-testid="questions"] li[data-qid]', 'data-qid');
+    await leader.click(`[data-testid="highlight-${qid}"]`);
+    await viewer.waitForSelector(`[data-testid="questions"] li.hl[data-qid="${qid}"]`, { timeout: 3000 });
+  });
+
+  await t.step('the console edits stock and sale: the viewer shows 已售罄 and 未开售, then can buy again', async () => {
+    await leader.click(`#products li[data-product="${pid}"] >> text=编辑`);
+    await leader.fill('#pform [name="stock"]', '0');
+    await leader.click('[data-testid="product-save"]');
+    await h.waitFor(async () => (await viewer.textContent('[data-testid="product-list"]')).includes('已售罄'), 3000, '已售罄 in the list');
+    h.assert(await viewer.isDisabled('[data-testid="buy"]'), 'buy disabled when sold out');
+    await leader.click(`#products li[data-product="${pid}"] >> text=下架`);
+    await h.waitFor(async () => (await viewer.textContent('[data-testid="buy"]')) === '未开售', 3000, '未开售 on the card');
+    await leader.click(`#products li[data-product="${pid}"] >> text=上架`);
+    await leader.click(`#products li[data-product="${pid}"] >> text=编辑`);
+    await leader.fill('#pform [name="stock"]', '40');
+    await leader.click('[data-testid="product-save"]');
+    await h.waitFor(async () => !(await viewer.isDisabled('[data-testid="buy"]')), 3000, 'buy enabled again');
+    h.assert((await viewer.textContent('[data-testid="product-list"]')).includes('库存 40'), 'stock 40 shown');
+  });
+
   await t.step('the phone drops: the viewer is told the leader is reconnecting, then back to live', async () => {
     phone.kill('SIGKILL');
     await h.waitFor(async () => (await statusOf(viewer)) === 'publisher-lost', 10000, 'viewer status publisher-lost');
