@@ -49,7 +49,7 @@ if ! command -v npm >/dev/null; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
 fi
-if ! npm ls --depth=0 >/dev/null 2>&1 || [ ! -f node_modules/hls.js/dist/hls.min.js ]; then
+if ! npm ls --depth=0 >/dev/null 2>&1 || [ ! -f node_modules/hls.js/dist/hls.light.min.js ]; then
   echo "setup: npm ci"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi

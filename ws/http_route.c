@@ -207,8 +207,8 @@ http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *o
     return finish(out, HTTP_ROUTE_REPLAY, TYPE_HTML);
   }
   /* Only the files the pages load from npm packages, by exact name. */
-  if (equals(src, end, "/vendor/hls.min.js")) {
-    set_name(out, "hls.min.js");
+  if (equals(src, end, "/vendor/hls.light.min.js")) {
+    set_name(out, "hls.light.min.js");
     return finish(out, HTTP_ROUTE_VENDOR, "text/javascript; charset=utf-8");
   }
   if (has_prefix(src, end, "/web/")) {

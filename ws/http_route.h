@@ -29,7 +29,7 @@ typedef enum {
   HTTP_ROUTE_API_EVENTS,     /* "/api/shows/ID/events", id in show_id */
   HTTP_ROUTE_API_ORDERS_CSV, /* "/api/shows/ID/orders.csv" (leader token), id in show_id */
   HTTP_ROUTE_REPLAY,         /* "/replay/ID" -> web_dir/replay.html, id in show_id */
-  HTTP_ROUTE_VENDOR,         /* "/vendor/hls.min.js" -> vendor_dir/NAME (npm packages) */
+  HTTP_ROUTE_VENDOR,         /* "/vendor/hls.light.min.js" -> vendor_dir/NAME (npm packages) */
 } http_route_kind_t;
 
 typedef struct {

@@ -40,7 +40,7 @@ typedef struct {
   const char *live_dir; /* served under /live/ */
   const char *web_dir;  /* index.html for /, leader.html for /leader, replay.html
                          * for /replay/ID, /web/NAME */
-  /* hls.min.js for /vendor/hls.min.js (the npm package's dist dir); NULL:
+  /* hls.light.min.js for /vendor/hls.light.min.js (the npm package's dist dir); NULL:
    * that route is 404. */
   const char *vendor_dir;
   GMainLoop *loop; /* the control loop; borrowed, must outlive the server */

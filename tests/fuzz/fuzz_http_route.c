@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     case HTTP_ROUTE_VENDOR:
       /* One fixed file, never a name taken from the input. */
-      if (strcmp(r.name, "hls.min.js") != 0 || r.content_type == NULL)
+      if (strcmp(r.name, "hls.light.min.js") != 0 || r.content_type == NULL)
         abort();
       break;
   }

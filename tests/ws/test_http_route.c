@@ -44,9 +44,10 @@ static const row_t rows[] = {
     {"/replay/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/replay", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/replay/../leader", -1, HTTP_ROUTE_REJECTED, "", FALSE},
-    {"/vendor/hls.min.js", -1, HTTP_ROUTE_VENDOR, "hls.min.js", FALSE},
-    {"/vendor/hls.min.js?v=1.7.4", -1, HTTP_ROUTE_VENDOR, "hls.min.js", FALSE},
+    {"/vendor/hls.light.min.js", -1, HTTP_ROUTE_VENDOR, "hls.light.min.js", FALSE},
+    {"/vendor/hls.light.min.js?v=1.7.4", -1, HTTP_ROUTE_VENDOR, "hls.light.min.js", FALSE},
     {"/vendor/hls.js", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/vendor/hls.min.js", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/vendor/package.json", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/vendor/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/vendor/../package.json", -1, HTTP_ROUTE_REJECTED, "", FALSE},
@@ -143,7 +144,7 @@ static const row_t rows[] = {
     {"/healthz", 0, HTTP_ROUTE_REJECTED, "", FALSE},
     {"/replay/12", 9, HTTP_ROUTE_REPLAY, "replay.html", FALSE},
     {"/replay/12", 8, HTTP_ROUTE_NOT_FOUND, "", FALSE},
-    {"/vendor/hls.min.js", 17, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/vendor/hls.light.min.js", 17, HTTP_ROUTE_NOT_FOUND, "", FALSE},
 };
 
 static void test_table(void) {
@@ -175,7 +176,7 @@ static void test_content_types(void) {
   http_route_parse("/replay/7", 9, &r);
   g_assert_cmpstr(r.content_type, ==, "text/html; charset=utf-8");
   g_assert_cmpint(r.show_id, ==, 7);
-  http_route_parse("/vendor/hls.min.js", 18, &r);
+  http_route_parse("/vendor/hls.light.min.js", 24, &r);
   g_assert_cmpstr(r.content_type, ==, "text/javascript; charset=utf-8");
   http_route_parse("/nope", 5, &r);
   g_assert_null(r.content_type);

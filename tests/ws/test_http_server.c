@@ -87,7 +87,7 @@ static void fx_setup(fx_t *fx, gconstpointer data) {
   g_assert_cmpint(g_mkdir(fx->web_dir, 0700), ==, 0);
   fx->vendor_dir = g_build_filename(fx->root, "vendor", NULL);
   g_assert_cmpint(g_mkdir(fx->vendor_dir, 0700), ==, 0);
-  write_file(fx->vendor_dir, "hls.min.js", "var Hls=1", -1);
+  write_file(fx->vendor_dir, "hls.light.min.js", "var Hls=1", -1);
   write_file(fx->vendor_dir, "package.json", "{}", -1);
 
   write_file(fx->live_dir, "index.m3u8", PLAYLIST, -1);
@@ -360,7 +360,7 @@ static void test_pages(fx_t *fx, gconstpointer data) {
       {"/web/app.css", "text/css; charset=utf-8", "body{margin:0}"},
       {"/web/app.js?v=2", "text/javascript; charset=utf-8", "console.log(1)"},
       {"/replay/3", "text/html; charset=utf-8", "<!doctype html><title>回放</title>"},
-      {"/vendor/hls.min.js", "text/javascript; charset=utf-8", "var Hls=1"},
+      {"/vendor/hls.light.min.js", "text/javascript; charset=utf-8", "var Hls=1"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(ok); i++) {
     resp_t *r = get(fx, ok[i].target);
@@ -377,7 +377,7 @@ static void test_pages(fx_t *fx, gconstpointer data) {
   assert_not_found(fx, "/nope");
   assert_not_found(fx, "/replay/0");
   assert_not_found(fx, "/vendor/package.json");
-  assert_not_found(fx, "/web/hls.min.js");
+  assert_not_found(fx, "/web/hls.light.min.js");
 }
 
 static void test_live(fx_t *fx, gconstpointer data) {

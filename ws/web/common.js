@@ -171,7 +171,7 @@ var TC = (function () {
       video.src = src;
       return Promise.resolve(h);
     }
-    return loadScript('/vendor/hls.min.js').then(function () {
+    return loadScript('/vendor/hls.light.min.js').then(function () {
       if (!window.Hls || !window.Hls.isSupported()) {
         h.kind = 'native';
         video.src = src;
