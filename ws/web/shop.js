@@ -82,10 +82,11 @@ Shop.prototype.handle = function (m) {
       this.savePending();
       break;
     case 'error':
-      /* unavailable: the server could not commit; same key in a moment. */
+      /* unavailable: the server could not commit; rate_limited: the message
+       * was dropped. Either way the same key again in a moment. */
       o = m.ref ? this.find(String(m.ref)) : null;
       if (!o || o.state !== 'pending') return false;
-      if (m.code === 'unavailable') {
+      if (m.code === 'unavailable' || m.code === 'rate_limited') {
         var self = this;
         setTimeout(function () { if (o.state === 'pending') self.send(o); }, 1000);
       } else {
