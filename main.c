@@ -468,6 +468,7 @@ static gboolean app_start(app_t *app, GError **err) {
       .live_dir = app->live_dir,
       .web_dir = TOURCAST_WEB_DIR,
       .images_dir = app->images_dir,
+      .vendor_dir = TOURCAST_VENDOR_DIR,
       .loop = app->loop,
       /* WebSockets plus a margin for page, playlist and segment requests. */
       .max_connections = (guint)o->max_connections + 1000,

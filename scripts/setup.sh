@@ -20,6 +20,9 @@ PKGS=(
   libgdk-pixbuf-2.0-dev
   # tests and benchmarks: real publisher and checker, fuzzing
   ffmpeg curl python3 python3-websockets time fontconfig clang-14 libfuzzer-14-dev libclang-rt-14-dev valgrind
+  # pages: node for npm and the browser tests, which drive Debian's chromium
+  # (never a downloaded one)
+  nodejs chromium
 )
 
 missing=()
@@ -35,4 +38,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages from the lock file: hls.js (served to browsers without native
+# HLS) and playwright-core (the browser tests, which never download browsers).
+# `npm ci` only when the installed tree does not match package.json (exact
+# versions there, so that is the lock file's top level): a second run does
+# nothing. Debian's npm only when no npm came with the installed node.
+cd "$(dirname "$0")/.."
+if ! command -v npm >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
+fi
+if ! npm ls --depth=0 >/dev/null 2>&1 || [ ! -f node_modules/hls.js/dist/hls.light.min.js ]; then
+  echo "setup: npm ci"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -211,6 +211,20 @@ http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *o
     return parse_show_route(src + strlen("/api/shows/"), end, out);
   if (has_prefix(src, end, "/api/products/"))
     return parse_product_route(src + strlen("/api/products/"), end, out);
+  if (has_prefix(src, end, "/replay/")) {
+    long long id;
+    const char *p = parse_id(src + strlen("/replay/"), end, &id);
+    if (p == NULL || p != end)
+      return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+    out->show_id = id;
+    set_name(out, "replay.html");
+    return finish(out, HTTP_ROUTE_REPLAY, TYPE_HTML);
+  }
+  /* Only the files the pages load from npm packages, by exact name. */
+  if (equals(src, end, "/vendor/hls.light.min.js")) {
+    set_name(out, "hls.light.min.js");
+    return finish(out, HTTP_ROUTE_VENDOR, "text/javascript; charset=utf-8");
+  }
   if (has_prefix(src, end, "/web/")) {
     if (!take_name(src + strlen("/web/"), end, out))
       return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
@@ -257,6 +271,10 @@ const char *http_route_kind_name(http_route_kind_t kind) {
       return "metrics";
     case HTTP_ROUTE_API_PRODUCT_IMAGE:
       return "api-product-image";
+    case HTTP_ROUTE_REPLAY:
+      return "replay";
+    case HTTP_ROUTE_VENDOR:
+      return "vendor";
   }
   return "unknown";
 }

@@ -31,6 +31,8 @@ typedef enum {
   /* "/api/products/ID/image": GET the picture, POST a new one (leader
    * token); id in product_id, name "product-ID.png" (the stored file). */
   HTTP_ROUTE_API_PRODUCT_IMAGE,
+  HTTP_ROUTE_REPLAY, /* "/replay/ID" -> web_dir/replay.html, id in show_id */
+  HTTP_ROUTE_VENDOR, /* "/vendor/hls.light.min.js" -> vendor_dir/NAME (npm packages) */
 } http_route_kind_t;
 
 typedef struct {
@@ -45,7 +47,7 @@ typedef struct {
   /* The path is under /live/, even when rejected or not found: answers there
    * carry CORS so that players on other origins can read the error. */
   bool under_live;
-  /* The show id of the /api/shows/ID/... routes: 1..HTTP_ROUTE_ID_MAX. */
+  /* The show id of the /api/shows/ID/... and /replay/ID routes: 1..HTTP_ROUTE_ID_MAX. */
   long long show_id;
   /* The product id of /api/products/ID/...: 1..HTTP_ROUTE_ID_MAX. */
   long long product_id;

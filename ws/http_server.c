@@ -95,7 +95,7 @@ struct http_server {
   /* lws keeps a pointer to the protocols for the context's life. */
   struct lws_protocols protocols[3];
   ws_endpoint_t *ws; /* borrowed; NULL: no WebSocket */
-  char *bind_addr, *live_dir, *web_dir, *images_dir;
+  char *bind_addr, *live_dir, *web_dir, *images_dir, *vendor_dir;
   http_server_callbacks_t cb;
   void *user;
   guint16 port;
@@ -381,8 +381,15 @@ static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const c
         break;
       case HTTP_ROUTE_INDEX:
       case HTTP_ROUTE_LEADER:
+      case HTTP_ROUTE_REPLAY:
       case HTTP_ROUTE_WEB_ASSET:
         respond_file(srv, pss, srv->web_dir, r.name, r.content_type, CACHE_REVALIDATE);
+        break;
+      case HTTP_ROUTE_VENDOR:
+        if (srv->vendor_dir != NULL)
+          respond_file(srv, pss, srv->vendor_dir, r.name, r.content_type, CACHE_REVALIDATE);
+        else
+          respond_text(srv, pss, 404, "not found\n");
         break;
       case HTTP_ROUTE_LIVE_PLAYLIST:
         respond_file(srv, pss, srv->live_dir, r.name, r.content_type, CACHE_REVALIDATE);
@@ -715,6 +722,7 @@ http_server_t *http_server_new(const http_server_config_t *cfg, const http_serve
   srv->live_dir = g_strdup(cfg->live_dir);
   srv->web_dir = g_strdup(cfg->web_dir);
   srv->images_dir = g_strdup(cfg->images_dir);
+  srv->vendor_dir = g_strdup(cfg->vendor_dir);
   if (cb != NULL)
     srv->cb = *cb;
   srv->user = user;
@@ -798,6 +806,7 @@ void http_server_free(http_server_t *srv) {
   g_free(srv->live_dir);
   g_free(srv->web_dir);
   g_free(srv->images_dir);
+  g_free(srv->vendor_dir);
   g_free(srv);
 }
 

@@ -49,9 +49,13 @@ typedef struct {
   const char *bind_addr;
   guint16 port;
   const char *live_dir; /* served under /live/ */
-  const char *web_dir;  /* index.html for /, leader.html for /leader, /web/NAME */
-  const char
-      *images_dir; /* GET /api/products/ID/image serves product-ID.png from here; NULL: 404 */
+  const char *web_dir;  /* index.html for /, leader.html for /leader, replay.html
+                         * for /replay/ID, /web/NAME */
+  /* hls.light.min.js for /vendor/hls.light.min.js (the npm package's dist dir); NULL:
+   * that route is 404. */
+  const char *vendor_dir;
+  /* GET /api/products/ID/image serves product-ID.png from here; NULL: 404. */
+  const char *images_dir;
   GMainLoop *loop; /* the control loop; borrowed, must outlive the server */
   /* Most connections open at once (HTTP and, later, WebSocket); beyond it new
    * connections wait in the listen backlog. 0: the default, 1000. Lowered

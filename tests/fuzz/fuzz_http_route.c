@@ -27,7 +27,7 @@ static int name_is_safe(const char *name) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   http_route_t r;
   http_route_kind_t k = http_route_parse((const char *)data, size, &r);
-  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_API_PRODUCT_IMAGE)
+  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_VENDOR)
     abort();
   if (!name_is_safe(r.name))
     abort();
@@ -77,6 +77,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case HTTP_ROUTE_INDEX:
     case HTTP_ROUTE_LEADER:
       if (r.content_type == NULL || size == 0 || data[0] != '/')
+        abort();
+      break;
+    case HTTP_ROUTE_REPLAY:
+      if (strcmp(r.name, "replay.html") != 0 || r.show_id < 1 || r.show_id > HTTP_ROUTE_ID_MAX ||
+          size < 9 || memcmp(data, "/replay/", 8) != 0)
+        abort();
+      break;
+    case HTTP_ROUTE_VENDOR:
+      /* One fixed file, never a name taken from the input. */
+      if (strcmp(r.name, "hls.light.min.js") != 0 || r.content_type == NULL)
         abort();
       break;
   }

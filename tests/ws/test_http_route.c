@@ -33,7 +33,24 @@ static const row_t rows[] = {
     {"/healthz?verbose=1", -1, HTTP_ROUTE_HEALTHZ, "", FALSE},
     {"/healthz/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/metrics", -1, HTTP_ROUTE_METRICS, "", FALSE},
-    {"/replay/3", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/replay/3", -1, HTTP_ROUTE_REPLAY, "replay.html", FALSE},
+    {"/replay/3?t=12#c", -1, HTTP_ROUTE_REPLAY, "replay.html", FALSE},
+    {"/replay/9007199254740991", -1, HTTP_ROUTE_REPLAY, "replay.html", FALSE},
+    {"/replay/9007199254740992", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/replay/0", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/replay/03", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/replay/3x", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/replay/3/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/replay/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/replay", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/replay/../leader", -1, HTTP_ROUTE_REJECTED, "", FALSE},
+    {"/vendor/hls.light.min.js", -1, HTTP_ROUTE_VENDOR, "hls.light.min.js", FALSE},
+    {"/vendor/hls.light.min.js?v=1.7.4", -1, HTTP_ROUTE_VENDOR, "hls.light.min.js", FALSE},
+    {"/vendor/hls.js", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/vendor/hls.min.js", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/vendor/package.json", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/vendor/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/vendor/../package.json", -1, HTTP_ROUTE_REJECTED, "", FALSE},
     /* the JSON API */
     {"/api/shows", -1, HTTP_ROUTE_API_SHOWS, "", FALSE},
     {"/api/shows/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
@@ -136,6 +153,9 @@ static const row_t rows[] = {
     {"/live/seg00001.tsXYZ", 17, HTTP_ROUTE_LIVE_SEGMENT, "seg00001.ts", TRUE},
     {"/web/a.css-and-more", 10, HTTP_ROUTE_WEB_ASSET, "a.css", FALSE},
     {"/healthz", 0, HTTP_ROUTE_REJECTED, "", FALSE},
+    {"/replay/12", 9, HTTP_ROUTE_REPLAY, "replay.html", FALSE},
+    {"/replay/12", 8, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/vendor/hls.light.min.js", 17, HTTP_ROUTE_NOT_FOUND, "", FALSE},
 };
 
 static void test_table(void) {
@@ -164,6 +184,11 @@ static void test_content_types(void) {
   g_assert_cmpstr(r.content_type, ==, "text/css; charset=utf-8");
   http_route_parse("/healthz", 8, &r);
   g_assert_null(r.content_type);
+  http_route_parse("/replay/7", 9, &r);
+  g_assert_cmpstr(r.content_type, ==, "text/html; charset=utf-8");
+  g_assert_cmpint(r.show_id, ==, 7);
+  http_route_parse("/vendor/hls.light.min.js", 24, &r);
+  g_assert_cmpstr(r.content_type, ==, "text/javascript; charset=utf-8");
   http_route_parse("/nope", 5, &r);
   g_assert_null(r.content_type);
 
@@ -250,7 +275,7 @@ static void test_show_ids(void) {
 }
 
 static void test_kind_names(void) {
-  for (int k = HTTP_ROUTE_REJECTED; k <= HTTP_ROUTE_API_PRODUCT_IMAGE; k++)
+  for (int k = HTTP_ROUTE_REJECTED; k <= HTTP_ROUTE_VENDOR; k++)
     g_assert_cmpstr(http_route_kind_name((http_route_kind_t)k), !=, "unknown");
   g_assert_cmpstr(http_route_kind_name((http_route_kind_t)999), ==, "unknown");
 }

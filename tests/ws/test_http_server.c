@@ -23,7 +23,7 @@
 
 typedef struct {
   GMainLoop *loop;
-  char *root, *live_dir, *web_dir;
+  char *root, *live_dir, *web_dir, *vendor_dir;
   http_server_t *srv;
   guint16 port;
   gboolean healthz_fails, metrics_fails;
@@ -67,6 +67,7 @@ static http_server_t *start_server(fx_t *fx, const char *web_dir, guint16 port, 
       .port = port,
       .live_dir = fx->live_dir,
       .web_dir = web_dir ? web_dir : fx->web_dir,
+      .vendor_dir = fx->vendor_dir,
       .loop = fx->loop,
       .max_connections = max_conns,
   };
@@ -84,6 +85,10 @@ static void fx_setup(fx_t *fx, gconstpointer data) {
   fx->web_dir = g_build_filename(fx->root, "web", NULL);
   g_assert_cmpint(g_mkdir(fx->live_dir, 0700), ==, 0);
   g_assert_cmpint(g_mkdir(fx->web_dir, 0700), ==, 0);
+  fx->vendor_dir = g_build_filename(fx->root, "vendor", NULL);
+  g_assert_cmpint(g_mkdir(fx->vendor_dir, 0700), ==, 0);
+  write_file(fx->vendor_dir, "hls.light.min.js", "var Hls=1", -1);
+  write_file(fx->vendor_dir, "package.json", "{}", -1);
 
   write_file(fx->live_dir, "index.m3u8", PLAYLIST, -1);
   guint8 *seg = pattern(SEGMENT_BYTES);
@@ -99,6 +104,7 @@ static void fx_setup(fx_t *fx, gconstpointer data) {
   write_file(fx->web_dir, "app.css", "body{margin:0}", -1);
   write_file(fx->web_dir, "app.js", "console.log(1)", -1);
   write_file(fx->web_dir, "app.exe", "MZ", -1);
+  write_file(fx->web_dir, "replay.html", "<!doctype html><title>回放</title>", -1);
 
   guint max_conns = data != NULL ? GPOINTER_TO_UINT(data) : 0;
   fx->srv = start_server(fx, NULL, 0, max_conns, &err);
@@ -128,6 +134,7 @@ static void fx_teardown(fx_t *fx, gconstpointer data) {
   g_free(fx->root);
   g_free(fx->live_dir);
   g_free(fx->web_dir);
+  g_free(fx->vendor_dir);
   g_main_loop_unref(fx->loop);
 }
 
@@ -352,6 +359,8 @@ static void test_pages(fx_t *fx, gconstpointer data) {
       {"/leader?token=abc", "text/html; charset=utf-8", "<!doctype html><title>团长</title>"},
       {"/web/app.css", "text/css; charset=utf-8", "body{margin:0}"},
       {"/web/app.js?v=2", "text/javascript; charset=utf-8", "console.log(1)"},
+      {"/replay/3", "text/html; charset=utf-8", "<!doctype html><title>回放</title>"},
+      {"/vendor/hls.light.min.js", "text/javascript; charset=utf-8", "var Hls=1"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(ok); i++) {
     resp_t *r = get(fx, ok[i].target);
@@ -366,6 +375,9 @@ static void test_pages(fx_t *fx, gconstpointer data) {
   assert_not_found(fx, "/web/app.exe");
   assert_not_found(fx, "/index.html");
   assert_not_found(fx, "/nope");
+  assert_not_found(fx, "/replay/0");
+  assert_not_found(fx, "/vendor/package.json");
+  assert_not_found(fx, "/web/hls.light.min.js");
 }
 
 static void test_live(fx_t *fx, gconstpointer data) {
@@ -917,14 +929,15 @@ static void test_max_connections(fx_t *fx, gconstpointer data) {
   g_assert_cmpint(c.fourth_status, ==, 200);
 }
 
-/* The real placeholder pages from the source tree. */
+/* The real pages from the source tree (tests/browser drives them in chromium):
+ * each is served, UTF-8, zh-CN, has the video and loads its scripts from /web/. */
 static void test_real_pages(fx_t *fx, gconstpointer data) {
   GError *err = NULL;
   http_server_free(fx->srv);
   fx->srv = start_server(fx, TOURCAST_WEB_DIR, 0, 0, &err);
   g_assert_no_error(err);
   fx->port = http_server_port(fx->srv);
-  static const char *const pages[] = {"/", "/leader"};
+  static const char *const pages[] = {"/", "/leader", "/replay/1"};
   for (gsize i = 0; i < G_N_ELEMENTS(pages); i++) {
     resp_t *r = get(fx, pages[i]);
     g_assert_cmpint(r->status, ==, 200);
@@ -933,8 +946,15 @@ static void test_real_pages(fx_t *fx, gconstpointer data) {
     g_assert_nonnull(strstr(body, "<meta charset=\"utf-8\">"));
     g_assert_nonnull(strstr(body, "lang=\"zh-CN\""));
     g_assert_nonnull(strstr(body, "data-testid=\"video\""));
-    g_assert_nonnull(strstr(body, "src=\"/live/index.m3u8\""));
+    g_assert_nonnull(strstr(body, "<script src=\"/web/common.js\"></script>"));
     g_free(body);
+    resp_free(r);
+  }
+  const char *const assets[] = {"/web/common.js", "/web/shop.js",   "/web/viewer.js",
+                                "/web/leader.js", "/web/replay.js", "/web/tc.css"};
+  for (gsize i = 0; i < G_N_ELEMENTS(assets); i++) {
+    resp_t *r = get(fx, assets[i]);
+    g_assert_cmpint(r->status, ==, 200);
     resp_free(r);
   }
 }

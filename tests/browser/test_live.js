@@ -1,0 +1,265 @@
+/* test_live.js — the viewer page and the leader console in Debian's chromium
+ * against the real server while the fake phone publishes: the video plays,
+ * a pin from the console reaches the viewer (timed), the viewer buys and the
+ * console shows the order, a hostile question stays text, a reload keeps the
+ * viewer, a retried order is not counted twice, kill -9 and restart of the
+ * server mid-show is survived by the page on its own, and ending the show
+ * offers the replay. Screenshots at 360x780 and 1280x800; figures printed. */
+'use strict';
+
+const h = require('./harness');
+
+const PHONE = { width: 360, height: 780 };
+const DESK = { width: 1280, height: 800 };
+const XSS = '<img src=x onerror=alert(1)>';
+const servers = [];
+
+const currentTime = (page) => page.evaluate(() => document.querySelector('[data-testid="video"]').currentTime);
+const statusOf = (page) => page.getAttribute('[data-testid="status"]', 'data-state');
+
+async function playsPast(page, seconds, timeoutMs) {
+  await h.waitFor(async () => (await currentTime(page)) > seconds, timeoutMs, `video currentTime > ${seconds}`);
+}
+
+async function orderEvents(srv, showId) {
+  return (await srv.json(`/api/shows/${showId}/events`)).filter((e) => e.type === 'order');
+}
+
+h.main('live', async (t) => {
+  const srv = new h.Server(['--width', '360', '--height', '640', '--bitrate', '600', '--segment-ms', '1000']);
+  servers.push(srv);
+  await srv.start();
+  const clipOpts = ['-s', '360x640', '-d', '120', '-b', '600'];
+  h.makeClip(...clipOpts);
+  let phone = h.fakePhone(srv.rtmpUrl, ...clipOpts);
+  const browser = await h.launchChromium();
+
+  const leader = await h.newPage(browser, DESK);
+  const viewer = await h.newPage(browser, PHONE);
+  const weight = { bytes: 0, files: [] };
+  viewer.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/' || (u.pathname.startsWith('/web/') && !u.pathname.startsWith('/vendor/'))) {
+      try { const b = await r.body(); weight.bytes += b.length; weight.files.push(u.pathname + ' ' + b.length); } catch (e) { /* */ }
+    }
+  });
+
+  let pid;
+  await t.step('leader console: log in with the token and create a product', async () => {
+    await leader.goto(srv.url('/leader?token=' + h.TOKEN));
+    await leader.waitForSelector('[data-testid="status"][data-state="ok"], [data-testid="status"][data-state="waiting"]', { state: 'attached' });
+    await leader.fill('#pform [name="name"]', '高山苹果');
+    await leader.fill('#pform [name="price"]', '12.8');
+    await leader.fill('#pform [name="unit"]', '斤');
+    await leader.fill('#pform [name="stock"]', '50');
+    await leader.fill('#pform [name="limit"]', '5');
+    await leader.click('[data-testid="product-save"]');
+    const li = await leader.waitForSelector('#products li[data-product]');
+    pid = Number(await li.getAttribute('data-product'));
+    h.assert(pid >= 1, 'product id');
+    h.assert((await li.textContent()).includes('高山苹果'), 'product name listed');
+  });
+
+  await t.step('viewer page: asks name, pickup and phone once, then joins', async () => {
+    await viewer.goto(srv.url('/?ref=grp1'));
+    await viewer.fill('[data-testid="join"] [name="name"]', '王小明');
+    await viewer.fill('[data-testid="join"] [name="pickup"]', '3号楼');
+    await viewer.fill('[data-testid="join"] [name="phone"]', '13800000000');
+    await viewer.click('[data-testid="join-submit"]');
+    await h.waitFor(async () => (await viewer.textContent('#me')).includes('3号楼'), 10000, 'welcome');
+    await h.waitFor(async () => (await viewer.textContent('[data-testid="product-list"]')).includes('高山苹果'), 5000, 'product list');
+    const token = await viewer.evaluate(() => localStorage.getItem('tc.viewer_token'));
+    h.assert(token && token.length > 8, 'viewer_token kept in localStorage');
+  });
+
+  await t.step('viewer page plays the live video (currentTime past 3 s, and 3 s more)', async () => {
+    /* A live player starts at the edge, so currentTime may begin past 3 s:
+     * it must also advance by 3 s of playback. */
+    await playsPast(viewer, 3, 45000);
+    const t0 = await currentTime(viewer);
+    await playsPast(viewer, t0 + 3, 15000);
+    const kind = await viewer.evaluate(() => window.tcPlayer && window.tcPlayer.kind);
+    console.log('player: ' + kind);
+    weight.first = weight.bytes;
+    weight.firstFiles = weight.files.slice();
+  });
+
+  await t.step('leader pins from the console; the viewer shows it within 1 s', async () => {
+    const lat = [];
+    for (let i = 0; i < 5; i++) {
+      const want = i % 2 === 0; /* pin, unpin, pin, unpin, pin */
+      await viewer.evaluate((want) => {
+        window.tcSeenAt = 0;
+        const box = document.querySelector('[data-testid="pinned"]');
+        const done = () => !!box.querySelector('[data-testid="pinned-name"]') === want;
+        const obs = new MutationObserver(() => {
+          if (done()) { window.tcSeenAt = performance.timeOrigin + performance.now(); obs.disconnect(); }
+        });
+        obs.observe(box, { childList: true, subtree: true, characterData: true });
+      }, want);
+      await leader.click(`[data-testid="pin-${pid}"]`);
+      const tap = await leader.evaluate(() => window.tcPinTapAt);
+      const seen = await h.waitFor(() => viewer.evaluate(() => window.tcSeenAt), 1000, 'pin on the viewer page within 1 s');
+      lat.push(seen - tap);
+      await h.sleep(200);
+    }
+    lat.sort((a, b) => a - b);
+    h.assert((await viewer.textContent('[data-testid="pinned"]')).includes('高山苹果'), 'pinned card shows the product');
+    t.figure(`pin tap -> viewer shows it: median ${lat[2].toFixed(1)} ms, max ${lat[4].toFixed(1)} ms (5 taps, loopback, chromium headless)`);
+  });
+
+  await t.step('viewer buys the pinned product at the frame on screen; the console shows the order', async () => {
+    /* The player is seconds behind the encoder: wait until the frame on
+     * screen is past the last pin, so the product on screen is the pinned one. */
+    const show0 = (await srv.json('/api/shows'))[0];
+    const pinMs = (await srv.json(`/api/shows/${show0.id}/events`)).filter((e) => e.type === 'pin').pop().stream_ms;
+    await h.waitFor(async () => (await viewer.evaluate(() => window.tcSeenMs())) > pinMs + 300, 15000, 'the pinned frame on screen');
+    await viewer.selectOption('[data-testid="qty"]', '2');
+    await viewer.click('[data-testid="buy"]');
+    await viewer.waitForSelector('[data-testid="my-orders"] li[data-state="ok"]', { timeout: 5000 });
+    h.assert((await viewer.textContent('[data-testid="my-orders"]')).includes('高山苹果 ×2'), 'my orders');
+    await h.waitFor(async () => {
+      const s = await leader.textContent('[data-testid="orders"]');
+      return s.includes('王小明') && s.includes('3号楼') && s.includes('×2');
+    }, 3000, 'order in the console');
+    const show = (await srv.json('/api/shows'))[0];
+    const ev = (await orderEvents(srv, show.id))[0];
+    h.assert(typeof ev.data.seen_ms === 'number', 'the order carries seen_ms: ' + JSON.stringify(ev.data));
+    h.assert(ev.data.seen_product_id === pid, 'seen_ms falls where the product was pinned: ' + JSON.stringify(ev.data));
+    t.figure(`seen_ms behind the server's stream_ms at the order: ${ev.stream_ms - ev.data.seen_ms} ms (player latency behind the encoder)`);
+    h.assert((await viewer.textContent('[data-testid="product-list"]')).includes('库存 48'), 'stock updated');
+  });
+
+  await t.step('a question with HTML in it is shown as text, on both pages', async () => {
+    await viewer.fill('[data-testid="ask-input"]', XSS);
+    await viewer.click('[data-testid="ask-send"]');
+    await h.waitFor(async () => (await viewer.textContent('[data-testid="questions"]')).includes(XSS), 3000, 'question shown');
+    await h.waitFor(async () => (await leader.textContent('[data-testid="questions"]')).includes(XSS), 3000, 'question in the console');
+    for (const p of [viewer, leader]) {
+      h.assert((await p.$$('[data-testid="questions"] img')).length === 0, 'no <img> made from the question');
+    }
+    const qid = await leader.getAttribute('[data-testid="questions"] li[data-qid]', 'data-qid');
+    await leader.fill(`[data-testid="answer-input-${qid}"]`, '<b>包邮</b>');
+    await leader.click(`[data-testid="answer-${qid}"]`);
+    await h.waitFor(async () => (await viewer.textContent('[data-testid="questions"]')).includes('团长：<b>包邮</b>'), 3000, 'answer as text');
+    await h.sleep(500);
+    h.assert(viewer.dialogs.length === 0 && leader.dialogs.length === 0, 'no alert: ' + viewer.dialogs.concat(leader.dialogs));
+  });
+
+  await t.step('the console puts a question on screen; the viewer highlights it', async () => {
+    const qid = await leader.getAttribute('[data-testid="questions"] li[data-qid]', 'data-qid');
+    await leader.click(`[data-testid="highlight-${qid}"]`);
+    await viewer.waitForSelector(`[data-testid="questions"] li.hl[data-qid="${qid}"]`, { timeout: 3000 });
+  });
+
+  await t.step('the console edits stock and sale: the viewer shows 已售罄 and 未开售, then can buy again', async () => {
+    await leader.click(`#products li[data-product="${pid}"] >> text=编辑`);
+    await leader.fill('#pform [name="stock"]', '0');
+    await leader.click('[data-testid="product-save"]');
+    await h.waitFor(async () => (await viewer.textContent('[data-testid="product-list"]')).includes('已售罄'), 3000, '已售罄 in the list');
+    h.assert(await viewer.isDisabled('[data-testid="buy"]'), 'buy disabled when sold out');
+    await leader.click(`#products li[data-product="${pid}"] >> text=下架`);
+    await h.waitFor(async () => (await viewer.textContent('[data-testid="buy"]')) === '未开售', 3000, '未开售 on the card');
+    await leader.click(`#products li[data-product="${pid}"] >> text=上架`);
+    await leader.click(`#products li[data-product="${pid}"] >> text=编辑`);
+    await leader.fill('#pform [name="stock"]', '40');
+    await leader.click('[data-testid="product-save"]');
+    await h.waitFor(async () => !(await viewer.isDisabled('[data-testid="buy"]')), 3000, 'buy enabled again');
+    h.assert((await viewer.textContent('[data-testid="product-list"]')).includes('库存 40'), 'stock 40 shown');
+  });
+
+  await t.step('the phone drops: the viewer is told the leader is reconnecting, then back to live', async () => {
+    phone.kill('SIGKILL');
+    await h.waitFor(async () => (await statusOf(viewer)) === 'publisher-lost', 10000, 'viewer status publisher-lost');
+    h.assert((await viewer.textContent('[data-testid="status"]')).includes('团长网络不稳定'), 'status text');
+    await h.waitFor(async () => (await leader.getAttribute('#health', 'data-live')) === '0', 5000, 'console health shows the drop');
+    phone = h.fakePhone(srv.rtmpUrl, ...clipOpts);
+    await h.waitFor(async () => (await statusOf(viewer)) === 'ok', 15000, 'viewer status back to live');
+  });
+
+  await t.step('screenshots at 360x780 and 1280x800', async () => {
+    await t.shot(viewer, 'viewer-360x780');
+    await t.shot(leader, 'leader-1280x800');
+    const v2 = await h.newPage(browser, DESK);
+    await v2.goto(srv.url('/'));
+    await v2.fill('[data-testid="join"] [name="name"]', '李四');
+    await v2.fill('[data-testid="join"] [name="pickup"]', '5号楼');
+    await v2.fill('[data-testid="join"] [name="phone"]', '13900000000');
+    await v2.click('[data-testid="join-submit"]');
+    await h.waitFor(async () => (await v2.textContent('#me')).includes('5号楼'), 10000, 'second viewer');
+    await playsPast(v2, 1, 30000);
+    await t.shot(v2, 'viewer-1280x800');
+    const l2 = await h.newPage(browser, PHONE);
+    await l2.goto(srv.url('/leader?token=' + h.TOKEN));
+    await l2.waitForSelector(`[data-testid="pin-${pid}"]`);
+    await t.shot(l2, 'leader-360x780');
+    await v2.context().close();
+    await l2.context().close();
+  });
+
+  await t.step('the invite link carries ref', async () => {
+    await viewer.click('#invite');
+    const link = await viewer.inputValue('[data-testid="invite-link"]');
+    h.assert(/\/\?ref=v\d+$/.test(link), 'invite link ' + link);
+  });
+
+  await t.step('a reload keeps the viewer (no form; same orders)', async () => {
+    await viewer.reload();
+    await h.waitFor(async () => (await viewer.textContent('#me')).includes('王小明'), 10000, 'welcome after reload');
+    h.assert((await viewer.$$('[data-testid="join"]')).length === 0, 'no join form after reload');
+    await viewer.waitForSelector('[data-testid="my-orders"] li[data-state="ok"]');
+    t.figure(`viewer page weight without hls.js: ${weight.first} bytes (${weight.firstFiles.join(', ')})`);
+    h.assert(weight.first > 0 && weight.firstFiles.length >= 5, 'page weight measured');
+  });
+
+  await t.step('an order sent but never answered is retried with the same key and counted once', async () => {
+    const show = (await srv.json('/api/shows'))[0];
+    const before = (await orderEvents(srv, show.id)).length;
+    /* The order goes out on the socket and the page is reloaded before any
+     * answer could be seen: the reloaded page sends it again, same key. */
+    await viewer.evaluate((pid) => {
+      const o = { key: 'o-retry-test', product_id: pid, qty: 1, state: 'pending' };
+      window.tcRoom.send({ type: 'order', product_id: pid, qty: 1, key: o.key });
+      const k = 'tc.pending.' + JSON.parse(localStorage.getItem('tc.viewer_token'));
+      localStorage.setItem(k, JSON.stringify([o]));
+    }, pid);
+    await viewer.reload();
+    await h.waitFor(async () => (await viewer.$$('[data-testid="my-orders"] li[data-key="o-retry-test"][data-state="ok"]')).length === 1,
+      10000, 'retried order acknowledged');
+    await h.sleep(500);
+    const after = (await orderEvents(srv, show.id)).length;
+    h.assert(after === before + 1, `one order, not two: ${before} -> ${after}`);
+  });
+
+  await t.step('kill -9 and restart of the server mid-show: the page reconnects by itself', async () => {
+    const ordersBefore = await viewer.$$eval('[data-testid="my-orders"] li[data-state="ok"]', (l) => l.length);
+    await srv.kill9();
+    phone.kill('SIGKILL');
+    await h.waitFor(async () => (await statusOf(viewer)) === 'reconnecting', 10000, 'viewer shows reconnecting');
+    await h.sleep(1500);
+    await srv.start();
+    phone = h.fakePhone(srv.rtmpUrl, ...clipOpts);
+    await h.waitFor(async () => ['ok', 'waiting', 'publisher-lost'].includes(await statusOf(viewer)), 30000, 'viewer back in the room');
+    const t0 = await currentTime(viewer);
+    await h.waitFor(async () => (await currentTime(viewer)) > t0 + 2, 60000, 'video playing again after restart');
+    await viewer.click('[data-testid="buy"]');
+    await h.waitFor(async () => (await viewer.$$('[data-testid="my-orders"] li[data-state="ok"]')).length === ordersBefore + 1,
+      10000, 'a new order after the restart');
+    await h.waitFor(async () => (await leader.getAttribute('[data-testid="status"]', 'data-state')) === 'ok', 15000, 'console back too');
+  });
+
+  await t.step('ending the show from the console: the viewer is told and offered the replay', async () => {
+    await leader.click('[data-testid="end-show"]');
+    await h.waitFor(async () => (await statusOf(viewer)) === 'ended', 5000, 'viewer status ended');
+    const href = await viewer.getAttribute('[data-testid="replay-link"]', 'href');
+    h.assert(/^\/replay\/\d+$/.test(href), 'replay link ' + href);
+    await viewer.reload();
+    await h.waitFor(async () => (await statusOf(viewer)) === 'ended', 5000, 'still ended after a reload');
+    h.assert((await viewer.getAttribute('[data-testid="replay-link"]', 'href')) === href, 'same replay link after a reload');
+    await t.shot(viewer, 'viewer-ended-360x780');
+  });
+
+  for (const p of [viewer, leader]) h.assert(p.problems.length === 0, 'page errors: ' + p.problems.join('; '));
+  await browser.close();
+  phone.kill('SIGKILL');
+}, servers);

@@ -1,0 +1,135 @@
+/* test_replay.js — the replay page `/replay/ID` in Debian's chromium against
+ * a real show: two products pinned in turn, a question and an order between
+ * them, the show ended from the console. The page must list a chapter per
+ * pin, seek to one and show the pinned product and only the events up to
+ * that time, show later events as the video reaches them, and still order.
+ *
+ * Gate: it needs the archive, /shows/ID/index.m3u8 (being built in stream/).
+ * While the server answers 404 for it, the test exits 77, which ctest
+ * reports as *skipped* with the reason printed, never as passed. */
+'use strict';
+
+const h = require('./harness');
+
+const servers = [];
+
+async function join(page, srv, name, pickup) {
+  await page.goto(srv.url('/'));
+  await page.fill('[data-testid="join"] [name="name"]', name);
+  await page.fill('[data-testid="join"] [name="pickup"]', pickup);
+  await page.fill('[data-testid="join"] [name="phone"]', '13700000000');
+  await page.click('[data-testid="join-submit"]');
+  await h.waitFor(async () => (await page.textContent('#me')).includes(pickup), 10000, 'welcome');
+}
+
+async function addProduct(leader, name, price) {
+  const before = (await leader.$$('#products li[data-product]')).length;
+  await leader.fill('#pform [name="name"]', name);
+  await leader.fill('#pform [name="price"]', price);
+  await leader.fill('#pform [name="stock"]', '20');
+  await leader.click('[data-testid="product-save"]');
+  await h.waitFor(async () => (await leader.$$('#products li[data-product]')).length === before + 1, 5000, 'product ' + name);
+  const all = await leader.$$eval('#products li[data-product]', (l) => l.map((x) => Number(x.dataset.product)));
+  return all[all.length - 1];
+}
+
+h.main('replay', async (t) => {
+  const srv = new h.Server(['--width', '360', '--height', '640', '--bitrate', '600']);
+  servers.push(srv);
+  await srv.start();
+  const clipOpts = ['-s', '360x640', '-d', '40', '-b', '600'];
+  h.makeClip(...clipOpts);
+  const phone = h.fakePhone(srv.rtmpUrl, ...clipOpts);
+  const browser = await h.launchChromium();
+  const leader = await h.newPage(browser, { width: 1280, height: 800 });
+  const viewer = await h.newPage(browser, { width: 360, height: 780 });
+  let a, b, showId, pins;
+
+  await t.step('a show: pin A, a question, pin B, an order, end', async () => {
+    await leader.goto(srv.url('/leader?token=' + h.TOKEN));
+    await leader.waitForSelector('[data-testid="status"][data-state="ok"], [data-testid="status"][data-state="waiting"]', { state: 'attached' });
+    a = await addProduct(leader, '山核桃', '39.9');
+    b = await addProduct(leader, '土蜂蜜', '58');
+    await join(viewer, srv, '赵六', '7号楼');
+    await h.waitFor(async () => (await h.get(srv.url('/healthz'))).body.toString().includes('"publisher_live":true'), 30000, 'publishing');
+    await h.sleep(3000);
+    await leader.click(`[data-testid="pin-${a}"]`);
+    await h.sleep(3000);
+    await viewer.fill('[data-testid="ask-input"]', '核桃是今年的吗？');
+    await viewer.click('[data-testid="ask-send"]');
+    await h.sleep(3000);
+    await leader.click(`[data-testid="pin-${b}"]`);
+    await h.sleep(1500);
+    await viewer.click('[data-testid="buy"]');
+    await viewer.waitForSelector('[data-testid="my-orders"] li[data-state="ok"]');
+    await h.sleep(3000);
+    await leader.click('[data-testid="end-show"]');
+    await h.waitFor(async () => (await viewer.getAttribute('[data-testid="status"]', 'data-state')) === 'ended', 5000, 'ended');
+    showId = (await srv.json('/api/shows'))[0].id;
+    pins = (await srv.json(`/api/shows/${showId}/events`)).filter((e) => e.type === 'pin');
+    h.assert(pins.length === 2, 'two pins stored');
+  });
+
+  await t.step('gate: the archive playlist exists', async () => {
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await h.get(srv.url(`/shows/${showId}/index.m3u8`))).status;
+      if (status !== 200) await h.sleep(200);
+    }
+    if (status !== 200) {
+      const e = new Error(`/shows/${showId}/index.m3u8 answers ${status}: the archive (replay) is not in this build yet; the replay page test cannot run`);
+      e.skip = true;
+      throw e;
+    }
+  });
+
+  const page = await h.newPage(browser, { width: 360, height: 780 });
+  await t.step('the replay page lists a chapter per pinned product', async () => {
+    await page.goto(srv.url('/replay/' + showId));
+    await h.waitFor(async () => (await page.$$('[data-testid="chapter"]')).length === 2, 10000, 'two chapters');
+    const names = await page.textContent('[data-testid="chapters"]');
+    h.assert(names.includes('山核桃') && names.includes('土蜂蜜'), 'chapter names: ' + names);
+  });
+
+  await t.step('seeking to chapter B shows B, the question asked before it, and then the order', async () => {
+    await page.click(`[data-testid="chapter"][data-product="${b}"]`);
+    await h.waitFor(async () => (await page.textContent('[data-testid="pinned"]')).includes('土蜂蜜'), 10000, 'B pinned at its chapter');
+    const ms = await page.evaluate(() => window.tcReplayMs());
+    h.assert(Math.abs(ms - pins[1].stream_ms) < 3000, `position ${ms} near pin B ${pins[1].stream_ms}`);
+    h.assert((await page.textContent('[data-testid="questions"]')).includes('核桃是今年的吗？'), 'question before B shown');
+    await h.waitFor(async () => (await page.textContent('[data-testid="ticker"]')).includes('土蜂蜜'), 8000, 'order appears as the video reaches it');
+  });
+
+  await t.step('seeking back to chapter A shows A and hides what came later', async () => {
+    await page.click(`[data-testid="chapter"][data-product="${a}"]`);
+    await h.waitFor(async () => (await page.textContent('[data-testid="pinned"]')).includes('山核桃'), 10000, 'A pinned at its chapter');
+    h.assert(!(await page.textContent('[data-testid="ticker"]')).includes('土蜂蜜'), 'the later order is not shown yet');
+    h.assert(!(await page.textContent('[data-testid="questions"]')).includes('核桃是今年的吗？'), 'the later question is not shown yet');
+    await h.waitFor(async () => (await page.textContent('[data-testid="questions"]')).includes('核桃是今年的吗？'), 8000, 'question appears as the video reaches it');
+    await t.shot(page, 'replay-360x780');
+  });
+
+  await t.step('buying from the replay orders the product on screen', async () => {
+    await page.click(`[data-testid="buy"]`);
+    await page.fill('[data-testid="join"] [name="name"]', '孙七');
+    await page.fill('[data-testid="join"] [name="pickup"]', '9号楼');
+    await page.fill('[data-testid="join"] [name="phone"]', '13600000000');
+    await page.click('[data-testid="join-submit"]');
+    await h.waitFor(async () => !(await page.isDisabled('[data-testid="buy"]')), 10000, 'buy enabled after joining');
+    await page.click('[data-testid="buy"]');
+    const state = await h.waitFor(() => page.$eval('[data-testid="my-orders"] li[data-key]', (li) =>
+      li.dataset.state !== 'pending' && li.dataset.state + ' ' + li.textContent), 10000, 'an answer to the order');
+    /* The issue asks that a replay still orders a product on sale. Today's
+     * room answers not_on_sale to every order while no show is open
+     * (ws/room_orders.c), so this fails until the server takes them. */
+    h.assert(state.startsWith('ok'), 'order from the replay after the show ended: ' + state);
+  });
+
+  const desk = await h.newPage(browser, { width: 1280, height: 800 });
+  await desk.goto(srv.url('/replay/' + showId));
+  await h.waitFor(async () => (await desk.$$('[data-testid="chapter"]')).length === 2, 10000, 'desktop chapters');
+  await t.shot(desk, 'replay-1280x800');
+  for (const p of [page, desk]) h.assert(p.problems.length === 0, 'page errors: ' + p.problems.join('; '));
+  await browser.close();
+  phone.kill('SIGKILL');
+}, servers);

@@ -1,0 +1,156 @@
+/* replay.js — the replay page `/replay/ID`: the archived show
+ * (/shows/ID/index.m3u8), chapters by product from its pins, and its
+ * questions, answers and orders appearing as the video reaches their
+ * stream_ms (/api/shows/ID/events). The pinned product at the current time
+ * can still be bought over the live room's WebSocket. */
+'use strict';
+
+(function () {
+  var showId = Number(location.pathname.split('/')[2]);
+  var video = TC.tid('video');
+  var events = [], show = null, player = null;
+  var offset = 0;    /* stream_ms of the video's time 0 (from program date-times when the archive has them) */
+  var cursor = -1;   /* how many events are before the current time */
+  var room = null, shop = null;
+
+  function status(state, text, link) {
+    var box = TC.tid('status');
+    box.dataset.state = state;
+    box.className = 'status ' + (state === 'ok' ? 'ok' : state === 'error' ? 'bad' : '');
+    TC.clear(box).appendChild(document.createTextNode(text));
+    if (link) box.appendChild(TC.el('a', { href: link, text: '看直播' }));
+  }
+
+  function nowMs() {
+    if (player && show && show.epoch_unix_ms != null) {
+      var pdt = player.programMs();
+      if (isFinite(pdt)) offset = pdt - show.epoch_unix_ms - video.currentTime * 1000;
+    }
+    return video.currentTime * 1000 + offset;
+  }
+  window.tcReplayMs = nowMs;
+
+  function seek(ms) {
+    video.currentTime = Math.max(0, (ms - offset) / 1000 + 0.05);
+    video.play().catch(function () {});
+  }
+
+  function renderChapters() {
+    var box = TC.clear(TC.tid('chapters'));
+    var pins = events.filter(function (e) { return e.type === 'pin' && e.data && e.data.product_id; });
+    if (!pins.length) box.appendChild(TC.el('div', { class: 'muted', text: '这场直播没有讲解商品' }));
+    pins.forEach(function (e) {
+      box.appendChild(TC.el('button', { type: 'button', testid: 'chapter', 'data-product': e.data.product_id, 'data-ms': e.stream_ms,
+        text: TC.clock(e.stream_ms) + ' ' + (e.data.name || '商品'), onclick: function () { seek(e.stream_ms); } }));
+    });
+  }
+
+  function pinAt(n) {
+    for (var i = n - 1; i >= 0; i--) if (events[i].type === 'pin') return events[i];
+    return null;
+  }
+
+  /* Rebuilds the time-driven parts when the video crossed an event. */
+  function update() {
+    var ms = nowMs();
+    TC.$('#clock').textContent = TC.clock(ms);
+    var n = 0;
+    while (n < events.length && events[n].stream_ms <= ms) n++;
+    if (n === cursor) return;
+    cursor = n;
+    var past = events.slice(0, n);
+    var qs = [], byId = {};
+    past.forEach(function (e) {
+      var d = e.data || {};
+      if (e.type === 'question') { byId[d.question_id] = { id: d.question_id, name: d.name, text: d.text, answer: null }; qs.push(byId[d.question_id]); }
+      if (e.type === 'answer' && byId[d.question_id]) byId[d.question_id].answer = d.answer;
+    });
+    var ul = TC.clear(TC.tid('questions'));
+    if (!qs.length) ul.appendChild(TC.el('li', { class: 'muted', text: '此刻还没有提问' }));
+    qs.reverse().forEach(function (q) {
+      ul.appendChild(TC.el('li', { 'data-qid': q.id }, TC.el('span', { class: 'who', text: q.name }), TC.el('span', { text: q.text }),
+        q.answer ? TC.el('div', { class: 'ans', text: '团长：' + q.answer }) : null));
+    });
+    var tk = TC.clear(TC.tid('ticker'));
+    past.filter(function (e) { return e.type === 'order'; }).slice(-5).reverse().forEach(function (e) {
+      var p = shop.products[e.data.product_id], pin = nameOf(e.data.product_id);
+      tk.appendChild(TC.el('li', { text: e.data.name + ' 买了 ' + (p ? p.name : pin || '商品') + ' ×' + e.data.qty }));
+    });
+    renderCard();
+    var chapters = TC.tid('chapters').children, pin = pinAt(n);
+    for (var i = 0; i < chapters.length; i++)
+      chapters[i].classList.toggle('on', !!pin && Number(chapters[i].dataset.ms) === pin.stream_ms);
+  }
+
+  function nameOf(pid) {
+    for (var i = 0; i < events.length; i++) if (events[i].type === 'pin' && events[i].data.product_id === pid) return events[i].data.name;
+    return null;
+  }
+
+  function renderCard() {
+    var pin = pinAt(Math.max(0, cursor));
+    var pid = pin && pin.data ? pin.data.product_id : null;
+    var box = TC.tid('pinned');
+    if (room || !pid) { shop.renderPinned(box, pid, pin ? pin.data : null); return; }
+    /* Not in the room yet: the card from the pin event, and buying asks who we are first. */
+    shop.renderPinned(box, pid, pin.data);
+    var buy = box.querySelector('[data-testid="buy"]');
+    buy.disabled = false;
+    buy.textContent = '购买';
+    buy.onclick = function () {
+      TC.askDetails(function (d) { TC.store.set('details', d); join(); });
+    };
+  }
+
+  function join() {
+    if (room) return;
+    room = new TC.Room({
+      hello: function () {
+        var m = { type: 'hello', role: 'viewer' }, d = TC.store.get('details'), t = TC.store.get('viewer_token');
+        if (t) m.viewer_token = t;
+        if (d) { m.name = d.name; m.pickup = d.pickup; m.phone = d.phone; }
+        return m;
+      },
+      onmessage: function (m) {
+        if (m.type === 'welcome') {
+          TC.store.set('viewer_token', m.viewer_token);
+          shop.welcome(m);
+        } else shop.handle(m);
+      },
+      onstate: function () {}
+    });
+    shop.room = room;
+  }
+
+  shop = new Shop(null, {
+    seenMs: nowMs,
+    onchange: function () {
+      renderCard();
+      shop.renderList(TC.tid('product-list'));
+      shop.renderMine(TC.tid('my-orders'));
+    }
+  });
+  if (TC.store.get('viewer_token') || TC.store.get('details')) join();
+
+  Promise.all([
+    fetch('/api/shows').then(function (r) { return r.json(); }),
+    fetch('/api/shows/' + showId + '/events').then(function (r) { if (!r.ok) throw new Error('events ' + r.status); return r.json(); })
+  ]).then(function (res) {
+    res[0].forEach(function (s) { if (s.id === showId) show = s; });
+    events = res[1].slice().sort(function (a, b) { return a.stream_ms - b.stream_ms || a.id - b.id; });
+    if (show) TC.$('#title').textContent = show.title + ' · 回放';
+    renderChapters();
+    if (show && !show.ended_unix_ms) status('live', '这场直播还在进行，回放在结束后完整可看。', '/');
+    else status('ok', '');
+    update();
+    return TC.attach(video, '/shows/' + showId + '/index.m3u8', { live: false });
+  }).then(function (h) {
+    player = h;
+    window.tcPlayer = h;
+    ['timeupdate', 'seeked', 'playing'].forEach(function (ev) { video.addEventListener(ev, update); });
+    setInterval(update, 250);
+  }).catch(function () {
+    status('error', '找不到这场直播的回放');
+  });
+  video.addEventListener('error', function () { status('error', '回放视频暂时无法播放（可能还在生成中）'); });
+})();
