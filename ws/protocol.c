@@ -194,6 +194,7 @@ static gboolean parse_order(reader_t *r, proto_msg_t *m) {
   if (!read_string(r, "key", PROTO_MAX_KEY_CHARS, TRUE, &o->key) ||
       !read_int(r, "product_id", 1, PROTO_MAX_ID, TRUE, 0, &o->product_id) ||
       !read_int(r, "seen_ms", 0, PROTO_MAX_STREAM_MS, FALSE, -1, &o->seen_ms) ||
+      !read_int(r, "show_id", 1, PROTO_MAX_ID, FALSE, 0, &o->show_id) ||
       !read_int(r, "qty", G_MININT64, G_MAXINT64, TRUE, 0, &qty))
     return FALSE;
   /* A well-formed order with a silly quantity is answered as an order

@@ -75,6 +75,7 @@ typedef struct {
       int qty; /* 1..99, or 0 when the client sent a number out of range */
       const char *key;
       gint64 seen_ms; /* -1: not sent */
+      gint64 show_id; /* 0: not sent (the open show) */
     } order;
     struct {
       const char *text;

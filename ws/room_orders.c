@@ -30,9 +30,12 @@ void room_order_enqueue(room_t *r, session_t *s, const proto_msg_t *m) {
       .product_id = m->u.order.product_id,
       .qty = m->u.order.qty,
       .seen_ms = m->u.order.seen_ms,
+      .show_id = m->u.order.show_id,
       .key = g_strdup(m->u.order.key),
       .ref = g_strdup(m->ref),
   };
+  /* Naming a show other than the open one is buying from its replay. */
+  o.replay = o.show_id != 0 && o.show_id != store_show_current(r->store);
   g_array_append_val(r->pending, o);
   if (r->commit_source == 0) {
     GSource *src = g_timeout_source_new(0);
@@ -74,8 +77,8 @@ static void note_committed(room_t *r, const pending_order_t *o, const store_orde
                                    (json_int_t)res->product_id, "stock", (json_int_t)res->stock,
                                    "sold", (json_int_t)res->sold));
   }
-  if (res->status != STORE_ORDER_OK)
-    return;
+  if (res->status != STORE_ORDER_OK || o->replay)
+    return; /* the live ticker and order list are the open show's */
   const char *masked = s && s->masked ? s->masked : "**";
   room_overlay_ticker_push(r, masked, res->product_id, res->qty);
   g_queue_push_tail(&r->ticker, json_pack("{s:s, s:s, s:I, s:I}", "type", "ordered", "name", masked,
@@ -97,19 +100,18 @@ static void note_committed(room_t *r, const pending_order_t *o, const store_orde
   json_array_append_new(r->leader_orders, order);
 }
 
-static void commit_batch(room_t *r, const pending_order_t *orders, gsize n, gint64 show_id) {
+/* `orders` all have their show (the open one filled in). */
+static void commit_batch(room_t *r, const pending_order_t *orders, gsize n) {
   store_order_req_t *reqs = g_new0(store_order_req_t, n);
   store_order_res_t *res = g_new0(store_order_res_t, n);
   gint64 stream_ms = room_now_stream_ms(r), unix_ms = g_get_real_time() / 1000;
-  for (gsize i = 0; i < n; i++)
-    reqs[i] = (store_order_req_t){show_id,
-                                  orders[i].viewer_id,
-                                  orders[i].product_id,
-                                  orders[i].qty,
-                                  orders[i].key,
-                                  orders[i].seen_ms,
-                                  stream_ms,
-                                  unix_ms};
+  for (gsize i = 0; i < n; i++) {
+    const pending_order_t *o = &orders[i];
+    /* A replay order sits on its show's timeline where the viewer watched. */
+    gint64 at = o->replay ? MAX(o->seen_ms, 0) : stream_ms;
+    reqs[i] = (store_order_req_t){o->show_id, o->viewer_id, o->product_id, o->qty,   o->key,
+                                  o->seen_ms, at,           unix_ms,       o->replay};
+  }
   GError *err = NULL;
   if (!store_order_batch(r->store, reqs, n, res, &err)) {
     /* Nothing was stored: nobody may hear "ok"; the same keys can retry. */
@@ -143,18 +145,26 @@ void room_orders_flush(room_t *r) {
   }
   GArray *batch = r->pending;
   r->pending = g_array_new(FALSE, FALSE, sizeof(pending_order_t));
-  gint64 show_id = store_show_current(r->store);
-  const pending_order_t *orders = (const pending_order_t *)(void *)batch->data;
-  if (show_id == 0) {
-    store_order_res_t none = {.status = STORE_ORDER_NOT_ON_SALE, .stock = -1};
-    for (guint i = 0; i < batch->len; i++) {
-      room_send_json(r, orders[i].conn, rejected_json(&orders[i], &none));
-      r->stats.orders_rejected++;
+  gint64 open_show = store_show_current(r->store);
+  /* Orders for the open show with no show open have nowhere to go; the
+   * rest are committed together, whatever show each is for. */
+  GArray *go = g_array_sized_new(FALSE, FALSE, sizeof(pending_order_t), batch->len);
+  store_order_res_t none = {.status = STORE_ORDER_NOT_ON_SALE, .stock = -1};
+  for (guint i = 0; i < batch->len; i++) {
+    pending_order_t *o = &g_array_index(batch, pending_order_t, i);
+    if (o->show_id == 0)
+      o->show_id = open_show;
+    if (o->show_id != 0) {
+      g_array_append_val(go, *o);
+      continue;
     }
-  } else {
-    for (guint off = 0; off < batch->len; off += ROOM_MAX_BATCH)
-      commit_batch(r, orders + off, MIN(ROOM_MAX_BATCH, batch->len - off), show_id);
+    room_send_json(r, o->conn, rejected_json(o, &none));
+    r->stats.orders_rejected++;
   }
+  const pending_order_t *orders = (const pending_order_t *)(void *)go->data;
+  for (guint off = 0; off < go->len; off += ROOM_MAX_BATCH)
+    commit_batch(r, orders + off, MIN(ROOM_MAX_BATCH, go->len - off));
+  g_array_free(go, TRUE); /* its orders' strings belong to `batch` */
   for (guint i = 0; i < batch->len; i++)
     pending_order_clear(&g_array_index(batch, pending_order_t, i));
   g_array_free(batch, TRUE);

@@ -28,6 +28,8 @@ typedef struct {
   gint64 product_id;
   gint64 qty;
   gint64 seen_ms;
+  gint64 show_id;  /* 0: the show open at commit time */
+  gboolean replay; /* for an earlier show, from its replay */
   char *key;
   char *ref;
 } pending_order_t;

@@ -185,6 +185,10 @@ typedef struct {
   gint64 seen_ms;  /* stream_ms the viewer was watching, or -1 if unknown */
   gint64 stream_ms;
   gint64 unix_ms;
+  /* Ordered while watching the show's replay: accepted after the show
+   * ended (the product must be on sale now); stream_ms is then the replay
+   * position the viewer was at. */
+  gboolean replay;
 } store_order_req_t;
 
 typedef struct {

@@ -191,7 +191,8 @@ static store_order_status_t order_one(store_t *st, batch_t *b, const store_order
     res->stock = p.stock;
     res->sold = p.sold;
   }
-  if (status == STORE_ORDER_OK && (!p.exists || !p.on_sale || b->state == STORE_SHOW_ENDED))
+  if (status == STORE_ORDER_OK &&
+      (!p.exists || !p.on_sale || (b->state == STORE_SHOW_ENDED && !r->replay)))
     status = STORE_ORDER_NOT_ON_SALE;
   if (status == STORE_ORDER_OK && p.limit_per_buyer > 0) {
     gint64 before = ordered_qty(st, r, err);

@@ -36,7 +36,7 @@ static void run(store_t *st, gint64 show, gint64 product, const gint64 *vid, gsi
     for (gsize i = 0; i < m; i++, key_seq++) {
       g_snprintf(keys[i], sizeof(keys[i]), "k%" G_GINT64_FORMAT, key_seq);
       reqs[i] = (store_order_req_t){
-          show, vid[key_seq % VIEWERS], product, 1, keys[i], -1, key_seq, key_seq};
+          show, vid[key_seq % VIEWERS], product, 1, keys[i], -1, key_seq, key_seq, FALSE};
     }
     GError *err = NULL;
     if (!store_order_batch(st, reqs, m, res, &err))

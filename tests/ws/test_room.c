@@ -331,6 +331,58 @@ static void test_orders(fx_t *fx, gconstpointer data) {
   g_assert_null(take(fx, WANG, "order.new"));
 }
 
+/* After the show, its replay still sells: an order naming the show. */
+static void test_replay_orders(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 peach = put_product(fx, 10, 2, TRUE);
+  gint64 show = store_show_current(fx->store);
+  json_decref(order(fx, WANG, peach, 1, "live"));
+  say(fx, LEADER, "{\"type\":\"show.end\"}");
+  g_assert_cmpint(store_show_current(fx->store), ==, 0);
+
+  /* Without a show: nowhere to go. */
+  json_t *r = order(fx, WANG, peach, 1, "nowhere");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "not_on_sale");
+  json_decref(r);
+  /* From the replay: stamped where the viewer was watching, the per-buyer
+   * limit still counting the live order, an unknown show refused. */
+  char *text = g_strdup_printf(
+      "{\"type\":\"order\",\"product_id\":%" G_GINT64_FORMAT
+      ",\"qty\":1,\"key\":\"replay\",\"seen_ms\":4321,\"show_id\":%" G_GINT64_FORMAT "}",
+      peach, show);
+  say(fx, WANG, text);
+  room_flush_orders(fx->room);
+  json_t *ok = must_take(fx, WANG, "order.ok");
+  g_assert_cmpint(int_of(ok, "stream_ms"), ==, 4321);
+  json_decref(ok);
+  say(fx, WANG, text); /* the same key again: the same order */
+  room_flush_orders(fx->room);
+  json_decref(must_take(fx, WANG, "order.ok"));
+  g_free(text);
+  text = g_strdup_printf("{\"type\":\"order\",\"product_id\":%" G_GINT64_FORMAT
+                         ",\"qty\":1,\"key\":\"over\",\"show_id\":%" G_GINT64_FORMAT "}",
+                         peach, show);
+  say(fx, WANG, text);
+  g_free(text);
+  room_flush_orders(fx->room);
+  r = must_take(fx, WANG, "order.rejected");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "over_limit");
+  json_decref(r);
+  say(fx, LI, "{\"type\":\"order\",\"product_id\":1,\"qty\":1,\"key\":\"x\",\"show_id\":77}");
+  room_flush_orders(fx->room);
+  r = must_take(fx, LI, "order.rejected");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "invalid");
+  json_decref(r);
+  store_product_t p = {0};
+  g_assert_true(store_product_get(fx->store, peach, &p));
+  g_assert_cmpint(p.sold, ==, 2);
+  store_product_clear(&p);
+  json_t *orders = store_orders_json(fx->store, show);
+  g_assert_cmpuint(json_array_size(orders), ==, 2);
+  json_decref(orders);
+}
+
 /* Phone numbers only ever go to their owner and the leader. */
 static void test_phones_stay_private(fx_t *fx, gconstpointer data) {
   (void)data;
@@ -594,6 +646,7 @@ int main(int argc, char **argv) {
   ADD("phones-stay-private", test_phones_stay_private);
   ADD("questions-and-pins", test_questions_and_pins);
   ADD("malformed", test_malformed);
+  ADD("replay-orders", test_replay_orders);
   g_test_add("/room/overlay-sync", fx_t, "video", fx_setup, test_overlay_sync, fx_teardown);
   g_test_add("/room/overlay-state", fx_t, "video", fx_setup, test_overlay_state, fx_teardown);
   return g_test_run();

@@ -30,7 +30,8 @@ enum { CRASH_VIEWERS = 200, CRASH_BATCH = 32, CRASH_ROUNDS = 5 };
 static void crash_req(gint64 show, gint64 product, const gint64 *vid, gint64 seq, char *key,
                       store_order_req_t *r) {
   g_snprintf(key, 32, "c%" G_GINT64_FORMAT, seq);
-  *r = (store_order_req_t){show, vid[seq % CRASH_VIEWERS], product, 1 + seq % 3, key, -1, seq, seq};
+  *r = (store_order_req_t){show, vid[seq % CRASH_VIEWERS], product, 1 + seq % 3, key, -1, seq, seq,
+                           FALSE};
 }
 
 /* The child: batches forever; after each commit, every new order id goes
@@ -230,7 +231,8 @@ static void test_failures(sfx_t *fx, gconstpointer data) {
   sqlite3 *other = sfx_raw(fx->path);
 
   /* 1. Another connection holds the write lock: BEGIN fails after the timeout. */
-  store_order_req_t locked[] = {{show, v, p, 1, "l1", -1, 1, T0}, {show, v, p, 1, "l2", -1, 1, T0}};
+  store_order_req_t locked[] = {{show, v, p, 1, "l1", -1, 1, T0, FALSE},
+                                {show, v, p, 1, "l2", -1, 1, T0, FALSE}};
   store_set_busy_timeout(fx->st, 20);
   sfx_exec(other, "BEGIN IMMEDIATE");
   expect_batch_fails(fx, locked, 2, p, "begin");
@@ -240,10 +242,10 @@ static void test_failures(sfx_t *fx, gconstpointer data) {
   /* 2. A statement fails in the middle: the orders before it are undone too. */
   sfx_exec(other, "CREATE TRIGGER boom AFTER INSERT ON orders WHEN NEW.key = 'boom'"
                   " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
-  store_order_req_t mid[] = {{show, v, p, 1, "m1", -1, 1, T0},
-                             {show, v, p, 2, "m2", -1, 1, T0},
-                             {show, v, p, 1, "boom", -1, 1, T0},
-                             {show, v, p, 1, "m3", -1, 1, T0}};
+  store_order_req_t mid[] = {{show, v, p, 1, "m1", -1, 1, T0, FALSE},
+                             {show, v, p, 2, "m2", -1, 1, T0, FALSE},
+                             {show, v, p, 1, "boom", -1, 1, T0, FALSE},
+                             {show, v, p, 1, "m3", -1, 1, T0, FALSE}};
   expect_batch_fails(fx, mid, 4, p, "injected failure");
   sfx_exec(other, "DROP TRIGGER boom");
   expect_batch_ok(fx, mid, 4);
@@ -253,9 +255,9 @@ static void test_failures(sfx_t *fx, gconstpointer data) {
                   "DEFERRED);"
                   "CREATE TRIGGER trap_t AFTER INSERT ON orders WHEN NEW.key = 'trap'"
                   " BEGIN INSERT INTO trap VALUES (-1); END");
-  store_order_req_t at_commit[] = {{show, v, p, 1, "c1", -1, 1, T0},
-                                   {show, v, p, 1, "trap", -1, 1, T0},
-                                   {show, v, p, 1, "c2", -1, 1, T0}};
+  store_order_req_t at_commit[] = {{show, v, p, 1, "c1", -1, 1, T0, FALSE},
+                                   {show, v, p, 1, "trap", -1, 1, T0, FALSE},
+                                   {show, v, p, 1, "c2", -1, 1, T0, FALSE}};
   expect_batch_fails(fx, at_commit, 3, p, "commit");
   sfx_exec(other, "DROP TRIGGER trap_t");
   expect_batch_ok(fx, at_commit, 3);

@@ -70,7 +70,7 @@ static void run_order_rows(sfx_t *fx, gint64 show, const gint64 *pid, const gint
       const char *key = r->key && strcmp(r->key, BIG_KEY) == 0 ? big : r->key;
       gint64 viewer = r->viewer == V_UNKNOWN ? 999 : vid[r->viewer];
       reqs[end - start] =
-          (store_order_req_t){show, viewer, pid[r->product], r->qty, key, -1, 100 + end, T0};
+          (store_order_req_t){show, viewer, pid[r->product], r->qty, key, -1, 100 + end, T0, FALSE};
     }
     GError *err = NULL;
     g_assert_true(store_order_batch(fx->st, reqs, end - start, res + start, &err));
@@ -139,11 +139,11 @@ static void test_order_show_state(sfx_t *fx, gconstpointer data) {
   gint64 v = sfx_viewer(fx->st, "邻居", "A区", "1");
   g_assert_true(store_show_end(fx->st, old, 100, T0, &err));
   gint64 now = sfx_show(fx->st);
-  store_order_req_t reqs[] = {{old, v, p, 1, "1", -1, 1, T0},
-                              {now, v, p, 1, "2", -1, 1, T0},
-                              {9999, v, p, 1, "3", -1, 1, T0},
-                              {now, v, p, 1, "4", -1, 1, T0},
-                              {old, v, p, 1, "5", -1, 1, T0}};
+  store_order_req_t reqs[] = {{old, v, p, 1, "1", -1, 1, T0, FALSE},
+                              {now, v, p, 1, "2", -1, 1, T0, FALSE},
+                              {9999, v, p, 1, "3", -1, 1, T0, FALSE},
+                              {now, v, p, 1, "4", -1, 1, T0, FALSE},
+                              {old, v, p, 1, "5", -1, 1, T0, FALSE}};
   store_order_res_t res[G_N_ELEMENTS(reqs)];
   g_assert_true(store_order_batch(fx->st, reqs, G_N_ELEMENTS(reqs), res, &err));
   store_order_status_t want[] = {STORE_ORDER_NOT_ON_SALE, STORE_ORDER_OK, STORE_ORDER_INVALID,
@@ -165,7 +165,7 @@ static void test_flash_sale(sfx_t *fx, gconstpointer data) {
   char keys[BUYERS][16];
   for (int i = 0; i < BUYERS; i++) {
     g_snprintf(keys[i], sizeof(keys[i]), "buy-%d", i);
-    reqs[i] = (store_order_req_t){show, vid[i], p, 1, keys[i], 900, 1000 + i, T0 + i};
+    reqs[i] = (store_order_req_t){show, vid[i], p, 1, keys[i], 900, 1000 + i, T0 + i, FALSE};
   }
   store_order_res_t res[BUYERS];
   const gsize sizes[] = {1, 7, 64, 3, 128, 250, 47};
@@ -219,7 +219,7 @@ static void test_flash_sale(sfx_t *fx, gconstpointer data) {
 
 static store_order_status_t order1(sfx_t *fx, gint64 show, gint64 v, gint64 p, gint64 qty,
                                    const char *key, gint64 *order_id) {
-  store_order_req_t r = {show, v, p, qty, key, -1, 0, T0};
+  store_order_req_t r = {show, v, p, qty, key, -1, 0, T0, FALSE};
   store_order_res_t res;
   g_assert_true(store_order_batch(fx->st, &r, 1, &res, NULL));
   if (order_id)
@@ -271,7 +271,7 @@ static void test_seen_product(sfx_t *fx, gconstpointer data) {
   for (gsize i = 0; i < G_N_ELEMENTS(rows); i++) {
     char key[8];
     g_snprintf(key, sizeof(key), "s%zu", i);
-    store_order_req_t r = {show, v, b, 1, key, rows[i].seen_ms, 6000, T0};
+    store_order_req_t r = {show, v, b, 1, key, rows[i].seen_ms, 6000, T0, FALSE};
     store_order_res_t res;
     g_assert_true(store_order_batch(fx->st, &r, 1, &res, &err));
     g_assert_cmpint(res.status, ==, STORE_ORDER_OK);

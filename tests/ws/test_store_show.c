@@ -333,8 +333,8 @@ static void test_events_no_phone(sfx_t *fx, gconstpointer data) {
   expect_error(store_event_viewer(fx->st, show, "join", 999, 20, T0, &err), &err,
                STORE_ERROR_NOT_FOUND);
   g_assert_true(store_pin(fx->st, show, p, 100, T0, &err));
-  store_order_req_t reqs[] = {{show, v1.id, p, 1, "k1", 150, 200, T0},
-                              {show, v2.id, p, 2, "k2", 150, 210, T0}};
+  store_order_req_t reqs[] = {{show, v1.id, p, 1, "k1", 150, 200, T0, FALSE},
+                              {show, v2.id, p, 2, "k2", 150, 210, T0, FALSE}};
   store_order_res_t res[2];
   g_assert_true(store_order_batch(fx->st, reqs, 2, res, &err));
   g_assert_cmpint(res[1].status, ==, STORE_ORDER_OK);
@@ -381,10 +381,13 @@ static void test_csv(sfx_t *fx, gconstpointer data) {
   gint64 v5 = sfx_viewer(fx->st, "@赵六", "A区", "13800000005");
   gint64 v6 = sfx_viewer(fx->st, "Ω", "C\r点", "138");
   store_order_req_t reqs[] = {
-      {show, v1, eggs, 2, "a", -1, 10, T0},      {show, v2, apples, 1, "b", -1, 10, T0},
-      {show, v3, eggs, 1, "c", -1, 10, T0},      {show, v4, apples, 3, "d", -1, 10, T0},
-      {show, v5, eggs, 1, "e", -1, 10, T0},      {show, v1, apples, 1, "f", -1, 10, T0},
-      {show, v6, cheap.id, 99, "g", -1, 10, T0},
+      {show, v1, eggs, 2, "a", -1, 10, T0, FALSE},
+      {show, v2, apples, 1, "b", -1, 10, T0, FALSE},
+      {show, v3, eggs, 1, "c", -1, 10, T0, FALSE},
+      {show, v4, apples, 3, "d", -1, 10, T0, FALSE},
+      {show, v5, eggs, 1, "e", -1, 10, T0, FALSE},
+      {show, v1, apples, 1, "f", -1, 10, T0, FALSE},
+      {show, v6, cheap.id, 99, "g", -1, 10, T0, FALSE},
   };
   store_order_res_t res[G_N_ELEMENTS(reqs)];
   g_assert_true(store_order_batch(fx->st, reqs, G_N_ELEMENTS(reqs), res, &err));
