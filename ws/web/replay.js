@@ -124,6 +124,7 @@
 
   shop = new Shop(null, {
     seenMs: nowMs,
+    showId: showId,
     onchange: function () {
       renderCard();
       shop.renderList(TC.tid('product-list'));

@@ -8,7 +8,8 @@ var REASONS = { sold_out: '已售罄', over_limit: '超过限购', not_on_sale: 
 
 function Shop(room, opt) {
   this.room = room;
-  this.opt = opt; /* {seenMs(): number|undefined, onchange(), pinnedId(): id|null} */
+  this.opt = opt; /* {seenMs(): number|undefined, onchange(), pinnedId(): id|null,
+                   *  showId: a replay's show, whose orders name it} */
   this.products = {};
   this.order = []; /* product ids in the server's order */
   this.pinned = null;
@@ -103,6 +104,7 @@ Shop.prototype.handle = function (m) {
 Shop.prototype.send = function (o) {
   var msg = { type: 'order', product_id: o.product_id, qty: o.qty, key: o.key, ref: o.key };
   if (typeof o.seen_ms === 'number' && o.seen_ms >= 0 && isFinite(o.seen_ms)) msg.seen_ms = Math.round(o.seen_ms);
+  if (this.opt.showId) msg.show_id = this.opt.showId;
   this.room.send(msg); /* not sent now: the next welcome sends it */
 };
 
