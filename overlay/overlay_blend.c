@@ -1,23 +1,31 @@
 /* overlay_blend.c — blending a published composition into I420 frames, cheaply.
  *
  * GStreamer's generic blend converts every overlay pixel from ARGB to the
- * frame's format on every frame (about 1.5 ms for the 672x160 card). A
+ * frame's format on every frame (about 1.5 ms for a 672x160 card). A
  * published composition never changes, so each rectangle is converted once,
- * when it is rendered, into premultiplied Y, U, V and alpha planes at luma and
- * chroma resolution; blending a frame is then one multiply-add per sample,
- * touching only the rectangles. Not a general compositor: I420, limited range,
- * BT.709 or BT.601; anything else goes through GStreamer's blend.
+ * when it is first published (and reused while the box is unchanged), into premultiplied Y, U, V
+ * and alpha planes at luma and chroma resolution; blending a frame is then one multiply-add per
+ * sample, touching only the rectangles. Not a general compositor: I420, limited range, BT.709 or
+ * BT.601; anything else goes through GStreamer's blend.
  */
 #include <string.h>
 
 #include "overlay/overlay_priv.h"
 
-/* One rectangle, ready for I420 frames of one colour matrix. All planes hold
- * premultiplied values, so a blend is dst = pm + dst * (255 - a) / 255. */
+/* One rectangle's pixels, ready for I420 frames of one colour matrix. All
+ * planes hold premultiplied values, so a blend is
+ * dst = pm + dst * (255 - a) / 255. Refcounted: kept on the rectangle's pixel
+ * buffer (so a box reused or moved in a later composition is not converted
+ * again) and by every composition that shows it. Never modified once made. */
 typedef struct {
-  int x, y, w, h;                 /* in frame pixels; x and y even */
+  int w, h;
   guint8 *luma_pm, *luma_a;       /* w * h */
   guint8 *u_pm, *v_pm, *chroma_a; /* (w / 2) * (h / 2) */
+} planes_t;
+
+typedef struct {
+  int x, y; /* in frame pixels, even; may be negative (a row sliding in) */
+  planes_t *p;
 } sprite_t;
 
 typedef struct {
@@ -31,56 +39,51 @@ typedef struct {
   sprite_set_t sets[2];
 } sprite_cache_t;
 
+static const GstVideoColorMatrix matrices[2] = {GST_VIDEO_COLOR_MATRIX_BT709,
+                                                GST_VIDEO_COLOR_MATRIX_BT601};
+
 static GQuark cache_quark(void) {
   return g_quark_from_static_string("tourcast-overlay-i420-sprites");
+}
+
+static GQuark planes_quark(int set) {
+  return g_quark_from_static_string(set ? "tourcast-overlay-i420-bt601"
+                                        : "tourcast-overlay-i420-bt709");
+}
+
+static void planes_unref(gpointer data) {
+  g_rc_box_release(data); /* the planes follow the box in the same block */
 }
 
 static void cache_free(gpointer data) {
   sprite_cache_t *c = data;
   for (int s = 0; s < 2; s++) {
     for (guint i = 0; i < c->sets[s].n; i++)
-      g_free(c->sets[s].sprites[i].luma_pm); /* one allocation per sprite */
+      planes_unref(c->sets[s].sprites[i].p);
     g_free(c->sets[s].sprites);
   }
   g_free(c);
 }
 
-/* Converts one premultiplied BGRA rectangle for `matrix` (limited range). */
-static gboolean sprite_make(GstVideoOverlayRectangle *rect, GstVideoColorMatrix matrix,
-                            sprite_t *out) {
-  gint x, y;
-  guint w, h;
-  gst_video_overlay_rectangle_get_render_rectangle(rect, &x, &y, &w, &h);
-  GstBuffer *pix = gst_video_overlay_rectangle_get_pixels_unscaled_argb(
-      rect, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
-  GstVideoMeta *meta = pix ? gst_buffer_get_video_meta(pix) : NULL;
+/* Converts one premultiplied BGRA buffer of w x h for `matrix` (limited range). */
+static planes_t *planes_make(const GstMapInfo *map, int stride, int w, int h,
+                             GstVideoColorMatrix matrix) {
   gdouble kr, kb;
-  if (meta == NULL || meta->width != w || meta->height != h || (x | y | (int)w | (int)h) & 1 ||
-      w < 2 || h < 2 || !gst_video_color_matrix_get_Kr_Kb(matrix, &kr, &kb))
-    return FALSE;
-  GstMapInfo map;
-  if (!gst_buffer_map(pix, &map, GST_MAP_READ))
-    return FALSE;
-
-  int cw = (int)w / 2, ch = (int)h / 2;
+  if (!gst_video_color_matrix_get_Kr_Kb(matrix, &kr, &kb))
+    return NULL;
+  int cw = w / 2, ch = h / 2;
   gsize luma = (gsize)w * h, chroma = (gsize)cw * ch;
-  guint8 *mem = g_malloc(2 * luma + 3 * chroma);
-  *out = (sprite_t){x,
-                    y,
-                    (int)w,
-                    (int)h,
-                    mem,
-                    mem + luma,
-                    mem + 2 * luma,
-                    mem + 2 * luma + chroma,
-                    mem + 2 * luma + 2 * chroma};
+  planes_t *out = g_rc_box_alloc(sizeof(planes_t) + 2 * luma + 3 * chroma);
+  guint8 *mem = (guint8 *)(out + 1);
+  *out = (planes_t){
+      w, h, mem, mem + luma, mem + 2 * luma, mem + 2 * luma + chroma, mem + 2 * luma + 2 * chroma};
   double kg = 1.0 - kr - kb;
   for (int cy = 0; cy < ch; cy++) {
     for (int cx = 0; cx < cw; cx++) {
       double su = 0, sv = 0, sa = 0;
       for (int k = 0; k < 4; k++) {
         int px = 2 * cx + (k & 1), py = 2 * cy + (k >> 1);
-        const guint8 *p = map.data + (gsize)py * meta->stride[0] + (gsize)px * 4;
+        const guint8 *p = map->data + (gsize)py * stride + (gsize)px * 4;
         double b = p[0], g = p[1], r = p[2], a = p[3]; /* BGRA, premultiplied */
         double l = kr * r + kg * g + kb * b;
         out->luma_pm[py * w + px] = (guint8)(16.0 * a / 255.0 + 219.0 / 255.0 * l + 0.5);
@@ -94,22 +97,46 @@ static gboolean sprite_make(GstVideoOverlayRectangle *rect, GstVideoColorMatrix 
       out->chroma_a[cy * cw + cx] = (guint8)(sa / 4.0 + 0.5);
     }
   }
-  gst_buffer_unmap(pix, &map);
+  return out;
+}
+
+/* The sprite of `rect` for matrix set `s`: its planes from the pixel
+ * buffer's cache, converted now if this buffer was never shown before. */
+static gboolean sprite_make(GstVideoOverlayRectangle *rect, int s, sprite_t *out) {
+  gint x, y;
+  guint w, h;
+  gst_video_overlay_rectangle_get_render_rectangle(rect, &x, &y, &w, &h);
+  GstBuffer *pix = gst_video_overlay_rectangle_get_pixels_unscaled_argb(
+      rect, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
+  GstVideoMeta *meta = pix ? gst_buffer_get_video_meta(pix) : NULL;
+  if (meta == NULL || meta->width != w || meta->height != h || (x | y | (int)w | (int)h) & 1 ||
+      w < 2 || h < 2)
+    return FALSE;
+
+  planes_t *p = gst_mini_object_get_qdata(GST_MINI_OBJECT(pix), planes_quark(s));
+  if (p == NULL) {
+    GstMapInfo map;
+    if (!gst_buffer_map(pix, &map, GST_MAP_READ))
+      return FALSE;
+    p = planes_make(&map, meta->stride[0], (int)w, (int)h, matrices[s]);
+    gst_buffer_unmap(pix, &map);
+    if (p == NULL)
+      return FALSE;
+    gst_mini_object_set_qdata(GST_MINI_OBJECT(pix), planes_quark(s), p, planes_unref);
+  }
+  *out = (sprite_t){x, y, g_rc_box_acquire(p)};
   return TRUE;
 }
 
 void overlay_blend_prepare(GstVideoOverlayComposition *comp) {
-  static const GstVideoColorMatrix matrices[2] = {GST_VIDEO_COLOR_MATRIX_BT709,
-                                                  GST_VIDEO_COLOR_MATRIX_BT601};
   guint n = gst_video_overlay_composition_n_rectangles(comp);
   sprite_cache_t *cache = g_new0(sprite_cache_t, 1);
   for (int s = 0; s < 2; s++) {
     sprite_set_t *set = &cache->sets[s];
     set->matrix = matrices[s];
-    set->sprites = g_new0(sprite_t, n);
+    set->sprites = g_new0(sprite_t, MAX(n, 1));
     for (guint i = 0; i < n; i++) {
-      if (!sprite_make(gst_video_overlay_composition_get_rectangle(comp, i), matrices[s],
-                       &set->sprites[i])) {
+      if (!sprite_make(gst_video_overlay_composition_get_rectangle(comp, i), s, &set->sprites[i])) {
         cache_free(cache); /* an odd rectangle: GStreamer's blend handles it */
         return;
       }
@@ -129,26 +156,27 @@ static inline void blend_row(guint8 *dst, const guint8 *pm, const guint8 *a, int
 
 /* Blends the part of `s` that lies inside the frame. */
 static void sprite_blend(const sprite_t *s, GstVideoFrame *frame) {
+  const planes_t *p = s->p;
   int fw = GST_VIDEO_FRAME_WIDTH(frame), fh = GST_VIDEO_FRAME_HEIGHT(frame);
   int x0 = MAX(s->x, 0), y0 = MAX(s->y, 0);
-  int x1 = MIN(s->x + s->w, fw & ~1), y1 = MIN(s->y + s->h, fh & ~1);
+  int x1 = MIN(s->x + p->w, fw & ~1), y1 = MIN(s->y + p->h, fh & ~1);
   if (x0 >= x1 || y0 >= y1)
     return;
   int n = x1 - x0, sx = x0 - s->x;
   guint8 *yp = GST_VIDEO_FRAME_COMP_DATA(frame, 0);
   int ys = GST_VIDEO_FRAME_COMP_STRIDE(frame, 0);
   for (int y = y0; y < y1; y++) {
-    int row = (y - s->y) * s->w + sx;
-    blend_row(yp + (gsize)y * ys + x0, s->luma_pm + row, s->luma_a + row, n);
+    int row = (y - s->y) * p->w + sx;
+    blend_row(yp + (gsize)y * ys + x0, p->luma_pm + row, p->luma_a + row, n);
   }
-  int cw = s->w / 2;
+  int cw = p->w / 2;
   for (int c = 1; c <= 2; c++) {
     guint8 *cp = GST_VIDEO_FRAME_COMP_DATA(frame, c);
     int cs = GST_VIDEO_FRAME_COMP_STRIDE(frame, c);
-    const guint8 *pm = c == 1 ? s->u_pm : s->v_pm;
+    const guint8 *pm = c == 1 ? p->u_pm : p->v_pm;
     for (int y = y0 / 2; y < y1 / 2; y++) {
       int row = (y - s->y / 2) * cw + sx / 2;
-      blend_row(cp + (gsize)y * cs + x0 / 2, pm + row, s->chroma_a + row, n / 2);
+      blend_row(cp + (gsize)y * cs + x0 / 2, pm + row, p->chroma_a + row, n / 2);
     }
   }
 }
