@@ -251,7 +251,7 @@ void overlay_get_stats(overlay_t *ov, overlay_stats_t *out) {
 }
 
 guint64 overlay_render_count(overlay_t *ov) {
-  overlay_stats_t s;
+  overlay_stats_t s = {0};
   overlay_get_stats(ov, &s);
   return s.renders;
 }

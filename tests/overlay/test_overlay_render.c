@@ -18,8 +18,8 @@
 
 #define TOL_SMALL 8
 #define TOL_BIG 48
-#define TOL_LOOSE_PIXELS 1500
-#define TOL_HARD_PIXELS 150
+#define TOL_LOOSE_PIXELS 400
+#define TOL_HARD_PIXELS 40
 
 typedef void (*state_fn)(overlay_state_t *st, const char *tmpdir);
 
