@@ -5,6 +5,7 @@ tourcast_unit_test(test_overlay
   ${CMAKE_CURRENT_SOURCE_DIR}/overlay/test_overlay.c
   ${CMAKE_CURRENT_SOURCE_DIR}/overlay/test_overlay_text.c
   ${CMAKE_CURRENT_SOURCE_DIR}/overlay/test_overlay_state.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/overlay/test_overlay_blend.c
   ${OVERLAY_FIXTURE})
 tourcast_unit_test(test_overlay_render
   ${CMAKE_CURRENT_SOURCE_DIR}/overlay/test_overlay_render.c
