@@ -62,8 +62,9 @@ typedef struct {
  * that frame (all even). The product card's accent bar is a fully opaque
  * strip of OVERLAY_ACCENT_RGB at its left edge that tests look for in decoded
  * video; the title box has one too (title_accent), always visible when the
- * title is set. A box draws nothing outside its rectangle, except ticker rows
- * while they slide in (they come from the frame's left edge, see overlay.c). */
+ * title is set. A box draws nothing outside its rectangle, except ticker
+ * rows while they slide in: they come in from the frame's left edge over
+ * OVERLAY_ANIM_FRAMES frames (overlay_compose.h). */
 typedef struct {
   int x, y, width, height; /* the product card */
   int accent_x, accent_y, accent_width, accent_height;
@@ -115,11 +116,12 @@ gboolean overlay_blend(GstVideoOverlayComposition *comp, GstVideoFrame *frame);
 
 /* Counters, for tests, benchmarks and metrics. Read with the render lock. */
 typedef struct {
-  guint64 renders;       /* states rendered (a skipped, superseded state is not) */
-  guint64 box_renders;   /* boxes drawn with cairo; cached boxes are not */
-  guint64 frames;        /* compositions published, ticker animation steps included */
-  gint64 last_render_us; /* wall time of the last state render, build and prepare */
-  guint64 last_version;  /* `version` of the last rendered state */
+  guint64 renders;           /* states rendered (a skipped, superseded state is not) */
+  guint64 box_renders;       /* boxes drawn with cairo; cached boxes are not */
+  guint64 frames;            /* compositions published, ticker animation steps included */
+  gint64 last_render_us;     /* wall time of the last state render, build and prepare */
+  gint64 last_render_cpu_us; /* CPU time of the same, on the render thread */
+  guint64 last_version;      /* `version` of the last rendered state */
 } overlay_stats_t;
 void overlay_get_stats(overlay_t *ov, overlay_stats_t *out);
 

@@ -19,6 +19,7 @@
  * buffer (so a box reused or moved in a later composition is not converted
  * again) and by every composition that shows it. Never modified once made. */
 typedef struct {
+  gint ref;
   int w, h;
   guint8 *luma_pm, *luma_a;       /* w * h */
   guint8 *u_pm, *v_pm, *chroma_a; /* (w / 2) * (h / 2) */
@@ -52,8 +53,15 @@ static GQuark planes_quark(int set) {
                                         : "tourcast-overlay-i420-bt709");
 }
 
+static planes_t *planes_ref(planes_t *p) {
+  g_atomic_int_inc(&p->ref);
+  return p;
+}
+
 static void planes_unref(gpointer data) {
-  g_rc_box_release(data); /* the planes follow the box in the same block */
+  planes_t *p = data;
+  if (g_atomic_int_dec_and_test(&p->ref))
+    overlay_mem_give(p); /* the planes follow the header in the same block */
 }
 
 static void cache_free(gpointer data) {
@@ -138,10 +146,16 @@ static planes_t *planes_make(const GstMapInfo *map, int stride, int w, int h,
     return NULL;
   int cw = w / 2, ch = h / 2;
   gsize luma = (gsize)w * h, chroma = (gsize)cw * ch;
-  planes_t *out = g_rc_box_alloc(sizeof(planes_t) + 2 * luma + 3 * chroma);
+  planes_t *out = overlay_mem_take(sizeof(planes_t) + 2 * luma + 3 * chroma);
   guint8 *mem = (guint8 *)(out + 1);
-  *out = (planes_t){
-      w, h, mem, mem + luma, mem + 2 * luma, mem + 2 * luma + chroma, mem + 2 * luma + 2 * chroma};
+  *out = (planes_t){1,
+                    w,
+                    h,
+                    mem,
+                    mem + luma,
+                    mem + 2 * luma,
+                    mem + 2 * luma + chroma,
+                    mem + 2 * luma + 2 * chroma};
   for (int cy = 0; cy < ch; cy++) {
     guint64 prev[2] = {0, 0};
     for (int cx = 0; cx < cw; cx++) {
@@ -187,7 +201,7 @@ static gboolean sprite_make(GstVideoOverlayRectangle *rect, int s, sprite_t *out
       return FALSE;
     gst_mini_object_set_qdata(GST_MINI_OBJECT(pix), planes_quark(s), p, planes_unref);
   }
-  *out = (sprite_t){x, y, g_rc_box_acquire(p)};
+  *out = (sprite_t){x, y, planes_ref(p)};
   return TRUE;
 }
 

@@ -92,15 +92,14 @@ static GstVideoOverlayRectangle *render_box(overlay_compose_t *c, const overlay_
   if (stride != where->width * 4 || where->width <= 0 || where->height <= 0)
     return NULL;
   gsize size = (gsize)stride * (gsize)where->height;
-  GstAllocationParams params;
-  gst_allocation_params_init(&params);
-  params.align = 15; /* pixman likes 16-byte rows; cairo needs at least 4 */
-  GstBuffer *buf = gst_buffer_new_allocate(NULL, size, &params);
+  /* Recycled memory (overlay_mem.c): the box's last pixels of this size. */
+  gpointer mem = overlay_mem_take(size);
+  GstBuffer *buf =
+      gst_buffer_new_wrapped_full(0, mem, size, 0, size, mem, (GDestroyNotify)overlay_mem_give);
   GstMapInfo map;
-  if (buf == NULL || !gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
-    GST_WARNING("cannot allocate a %dx%d box", where->width, where->height);
-    if (buf != NULL)
-      gst_buffer_unref(buf);
+  if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
+    GST_WARNING("cannot map a %dx%d box", where->width, where->height);
+    gst_buffer_unref(buf);
     return NULL;
   }
   memset(map.data, 0, size); /* transparent wherever the box does not draw */

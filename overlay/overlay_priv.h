@@ -160,6 +160,12 @@ void overlay_hold(overlay_t *ov, gboolean hold);
 overlay_state_t *overlay_state_dup(const overlay_state_t *st);
 void overlay_state_free(overlay_state_t *st);
 
+/* overlay_mem.c. A block of `size` bytes, 16-byte aligned, recycled from
+ * one given back earlier when one of that size is kept. Any thread. */
+gpointer overlay_mem_take(gsize size);
+/* Gives back a block from overlay_mem_take() (NULL is a no-op). */
+void overlay_mem_give(gpointer block);
+
 /* overlay_blend.c. Converts every rectangle of `comp` for overlay_blend()'s
  * fast path and keeps the result on the composition. A rectangle's
  * conversion is cached on its pixel buffer, so boxes reused from the last

@@ -7,6 +7,7 @@ set(OVERLAY_SOURCES
   ${CMAKE_SOURCE_DIR}/overlay/overlay_fit.c
   ${CMAKE_SOURCE_DIR}/overlay/overlay_image.c
   ${CMAKE_SOURCE_DIR}/overlay/overlay_layout.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_mem.c
   ${CMAKE_SOURCE_DIR}/overlay/overlay_qr.c
   ${CMAKE_SOURCE_DIR}/overlay/overlay_state.c
   ${CMAKE_SOURCE_DIR}/overlay/overlay_text.c)
