@@ -170,8 +170,11 @@ void overlay_ticker_row_draw(cairo_t *cr, PangoContext *ctx, const overlay_geom_
     /* The masked name in gold: the eye finds "someone bought" first. */
     PangoAttrList *attrs = pango_attr_list_new();
     PangoAttribute *a = pango_attr_foreground_new(0xFFFF, 0xC2C2, 0x4B4B);
+    /* Found in the laid-out text: a character no font can draw (an emoji
+     * name) may have been dropped from the front. */
+    const char *shown = pango_layout_get_text(l), *stars = strstr(shown, "**");
     a->start_index = 0;
-    a->end_index = (guint)strlen(who);
+    a->end_index = stars ? (guint)(stars + 2 - shown) : 0;
     pango_attr_list_insert(attrs, a);
     pango_layout_set_attributes(l, attrs);
     pango_attr_list_unref(attrs);
