@@ -11,8 +11,8 @@
 #include "overlay/overlay_priv.h"
 
 #define KEEP_BLOCKS 48
-#define KEEP_BYTES (48u << 20)
-#define HEADER 16 /* keeps the block 16-byte aligned after the size */
+#define KEEP_BYTES (16u << 20) /* a full 1080x1920 set of boxes and planes fits */
+#define HEADER 16              /* keeps the block 16-byte aligned after the size */
 
 static GMutex lock;
 static gpointer kept[KEEP_BLOCKS]; /* header pointers */
@@ -51,7 +51,8 @@ void overlay_mem_give(gpointer block) {
   g_mutex_lock(&lock);
   /* Full: the oldest-kept block of a size nobody asked for goes first,
    * approximated by the first slot (sizes in use are taken quickly). */
-  while (kept_n > 0 && (kept_n == KEEP_BLOCKS || kept_bytes + size > KEEP_BYTES)) {
+  while (size <= KEEP_BYTES && kept_n > 0 &&
+         (kept_n == KEEP_BLOCKS || kept_bytes + size > KEEP_BYTES)) {
     kept_bytes -= block_size(kept[0]);
     g_free(kept[0]);
     kept[0] = kept[--kept_n];
