@@ -79,7 +79,29 @@ static void test_state_dup(void) {
   overlay_state_free(NULL);
 }
 
+/* Box memory comes back for the same size, aligned, and a block too big to
+ * keep is freed rather than kept. */
+static void test_mem_recycle(void) {
+  gpointer a = overlay_mem_take(123456);
+  g_assert_cmpuint(GPOINTER_TO_SIZE(a) % 16, ==, 0);
+  memset(a, 0xAB, 123456);
+  overlay_mem_give(a);
+  gpointer b = overlay_mem_take(4000); /* another size: a fresh block */
+  g_assert_true(b != a);
+  gpointer c = overlay_mem_take(123456);
+  g_assert_true(c == a);
+  overlay_mem_give(b);
+  overlay_mem_give(c);
+  overlay_mem_give(NULL);
+  gpointer big = overlay_mem_take(64u << 20);
+  overlay_mem_give(big);
+  gpointer d = overlay_mem_take(123456); /* still kept: the big one evicted nothing */
+  g_assert_true(d == a);
+  overlay_mem_give(d);
+}
+
 void test_overlay_state_register(void) {
+  g_test_add_func("/overlay/state/mem-recycle", test_mem_recycle);
   g_test_add_func("/overlay/state/format-price", test_format_price);
   g_test_add_func("/overlay/state/mask-name", test_mask_name);
   g_test_add_func("/overlay/state/dup", test_state_dup);
