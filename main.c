@@ -412,10 +412,10 @@ static gboolean app_start(app_t *app, GError **err) {
     g_warning("--restream is accepted but not pushed yet: restreaming arrives with the "
               "resilience work (issue 5)");
 
+  /* Until the room drives it: the title alone, no product pinned. */
   app->overlay = overlay_new(o->width, o->height);
-  overlay_card_t card = {.title = o->title, .product_line = "今日推荐：阳山水蜜桃 ¥12.80/斤"};
-  if (!overlay_render(app->overlay, &card, err))
-    return FALSE;
+  overlay_state_t ov_state = {.title = o->title, .version = 1};
+  overlay_update(app->overlay, &ov_state);
 
   pipeline_config_t pc = {
       .width = o->width,
@@ -537,8 +537,10 @@ int main(int argc, char **argv) {
     overlay_layout_t l;
     overlay_layout_for(app.opt.width, app.opt.height, &l);
     printf("x=%d y=%d width=%d height=%d accent_x=%d accent_y=%d accent_width=%d "
-           "accent_height=%d\n",
-           l.x, l.y, l.width, l.height, l.accent_x, l.accent_y, l.accent_width, l.accent_height);
+           "accent_height=%d title_accent_x=%d title_accent_y=%d title_accent_width=%d "
+           "title_accent_height=%d\n",
+           l.x, l.y, l.width, l.height, l.accent_x, l.accent_y, l.accent_width, l.accent_height,
+           l.title_accent.x, l.title_accent.y, l.title_accent.width, l.title_accent.height);
     options_clear(&app.opt);
     return 0;
   }

@@ -1,35 +1,42 @@
-/* overlay.c — the overlay's life, rasterizing boxes, and the swap.
+/* overlay.c — the overlay's life: the latest-wins slot, the render thread, the swap.
  *
- * The control loop draws each box (for now only the card) with cairo straight
- * into a GstBuffer of its own size, wraps the buffers as rectangles of a new
- * GstVideoOverlayComposition and publishes it. Streaming threads only take a
- * reference to what is published. Published compositions are never modified.
+ *   control loop ──overlay_update()──▶ [slot: newest state] ──▶ render thread
+ *                                         (older unrendered        │ overlay_compose_state()
+ *                                          state is dropped)       ▼
+ *   streaming threads ◀──overlay_ref_current()── [current composition + version]
+ *
+ * The slot lock is held only to swap a pointer in or out; the current lock
+ * only for a pointer swap or a refcount increment, never across a render or
+ * an unref that could free pixels, so neither a blend nor the control loop
+ * ever waits behind a render. Published compositions are never modified.
  */
-#include <string.h>
+#include <time.h>
 
-#include "overlay/overlay_priv.h"
+#include "overlay/overlay_compose.h"
 
-GST_DEBUG_CATEGORY_STATIC(overlay_debug);
+GST_DEBUG_CATEGORY(overlay_debug);
 #define GST_CAT_DEFAULT overlay_debug
 
 struct overlay {
-  overlay_geom_t geom;
-  PangoContext *pango; /* control loop only: pango is not thread-safe */
-  guint64 renders;     /* control loop only */
+  overlay_compose_t *compose; /* render thread only, after overlay_new() */
+  GThread *thread;
 
-  /* The one thing streaming threads touch. The lock is held for a pointer
-   * swap or a refcount increment, never across a render or an unref that
-   * could free pixels, so a blend never waits behind a render. */
+  /* The slot, shared by the control loop and the render thread. */
+  GMutex slot_lock;
+  GCond wake;    /* render thread: a state came in, or quit */
+  GCond settled; /* overlay_flush(): the thread went idle */
+  overlay_state_t *pending;
+  guint64 submitted; /* overlay_update() calls */
+  guint64 done;      /* the last submission rendered and settled (animation over) */
+  gboolean animate, quit;
+  gboolean held; /* overlay_hold(): pending states wait */
+  overlay_stats_t stats;
+
+  /* The one thing streaming threads touch. */
   GMutex lock;
   GstVideoOverlayComposition *current;
+  guint64 current_version;
 };
-
-/* Draws one box into a cairo context sized and positioned for that box. */
-typedef void (*box_draw_fn)(overlay_t *ov, cairo_t *cr, const void *data);
-
-GQuark overlay_error_quark(void) {
-  return g_quark_from_static_string("tourcast-overlay-error-quark");
-}
 
 static void init_debug(void) {
   static gsize once = 0;
@@ -43,15 +50,110 @@ static void init_debug(void) {
 /* Loading fontconfig's configuration and the CJK font takes tens of
  * milliseconds the first time; pay it when the overlay is made, at startup,
  * rather than in the middle of a show when the first product is pinned. */
-static void warm_fonts(overlay_t *ov) {
-  overlay_card_t sample = {"直播", "¥0123456789"};
-  PangoLayout *lines[2] = {
-      overlay_card_line_layout(ov->pango, &ov->geom, OVERLAY_CARD_TITLE, sample.title),
-      overlay_card_line_layout(ov->pango, &ov->geom, OVERLAY_CARD_PRODUCT, sample.product_line),
-  };
-  for (int i = 0; i < 2; i++)
-    if (lines[i] != NULL)
-      g_object_unref(lines[i]);
+static void warm_fonts(overlay_compose_t *c) {
+  const overlay_geom_t *g = overlay_compose_geom(c);
+  for (int which = OVERLAY_CARD_TITLE; which <= OVERLAY_CARD_PRODUCT; which++) {
+    PangoLayout *l =
+        overlay_card_line_layout(overlay_compose_pango(c), g, which, "直播 ¥0123456789");
+    if (l != NULL)
+      g_object_unref(l);
+  }
+}
+
+/* Makes `comp` (ownership taken; NULL hides) what streaming threads get. */
+static void publish(overlay_t *ov, GstVideoOverlayComposition *comp, guint64 version) {
+  g_mutex_lock(&ov->lock);
+  GstVideoOverlayComposition *old = ov->current;
+  ov->current = comp;
+  ov->current_version = version;
+  g_mutex_unlock(&ov->lock);
+
+  /* Outside the lock: if no blend still holds it, this frees its pixels. */
+  if (old != NULL)
+    gst_video_overlay_composition_unref(old);
+}
+
+static gint64 thread_cpu_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static void render_state(overlay_t *ov, overlay_state_t *st, gboolean animate) {
+  gint64 t0 = g_get_monotonic_time(), c0 = thread_cpu_us();
+  GstVideoOverlayComposition *comp = overlay_compose_state(ov->compose, st, animate);
+  publish(ov, comp, st->version);
+  gint64 took = g_get_monotonic_time() - t0, cpu = thread_cpu_us() - c0;
+
+  g_mutex_lock(&ov->slot_lock);
+  ov->stats.renders++;
+  ov->stats.frames++;
+  ov->stats.box_renders = overlay_compose_box_renders(ov->compose);
+  ov->stats.last_render_us = took;
+  ov->stats.last_render_cpu_us = cpu;
+  ov->stats.last_version = st->version;
+  g_mutex_unlock(&ov->slot_lock);
+  GST_LOG("state %" G_GUINT64_FORMAT " rendered in %" G_GINT64_FORMAT " us", st->version, took);
+}
+
+/* Waits for the next thing to do, with the slot lock held. Returns the state
+ * to render (ownership passed), or NULL for an animation step (when
+ * *step) or quit. */
+static overlay_state_t *next_job(overlay_t *ov, gint64 *next_frame, gboolean *step,
+                                 guint64 *ticket) {
+  *step = FALSE;
+  for (;;) {
+    if (ov->quit)
+      return NULL;
+    if (ov->pending != NULL && !ov->held) {
+      overlay_state_t *st = ov->pending;
+      ov->pending = NULL;
+      *ticket = ov->submitted;
+      return st;
+    }
+    if (overlay_compose_animating(ov->compose)) {
+      if (g_get_monotonic_time() >= *next_frame) {
+        *step = TRUE;
+        return NULL;
+      }
+      g_cond_wait_until(&ov->wake, &ov->slot_lock, *next_frame);
+      continue;
+    }
+    if (ov->pending == NULL) {
+      ov->done = *ticket;
+      g_cond_broadcast(&ov->settled);
+    }
+    g_cond_wait(&ov->wake, &ov->slot_lock);
+  }
+}
+
+static gpointer render_main(gpointer data) {
+  overlay_t *ov = data;
+  gint64 next_frame = 0;
+  guint64 ticket = 0, version = 0;
+  gboolean step;
+
+  g_mutex_lock(&ov->slot_lock);
+  for (;;) {
+    overlay_state_t *st = next_job(ov, &next_frame, &step, &ticket);
+    if (st == NULL && !step)
+      break;
+    gboolean animate = ov->animate;
+    g_mutex_unlock(&ov->slot_lock);
+    if (st != NULL) {
+      render_state(ov, st, animate);
+      version = st->version;
+      overlay_state_free(st);
+    } else {
+      publish(ov, overlay_compose_step(ov->compose), version);
+    }
+    next_frame = g_get_monotonic_time() + OVERLAY_ANIM_FRAME_US;
+    g_mutex_lock(&ov->slot_lock);
+    if (step)
+      ov->stats.frames++;
+  }
+  g_mutex_unlock(&ov->slot_lock);
+  return NULL;
 }
 
 overlay_t *overlay_new(int width, int height) {
@@ -60,131 +162,78 @@ overlay_t *overlay_new(int width, int height) {
   init_debug();
 
   overlay_t *ov = g_new0(overlay_t, 1);
-  overlay_geom_for(width, height, &ov->geom);
-  ov->pango = overlay_text_context_new();
+  ov->compose = overlay_compose_new(width, height);
+  ov->animate = TRUE;
+  g_mutex_init(&ov->slot_lock);
+  g_cond_init(&ov->wake);
+  g_cond_init(&ov->settled);
   g_mutex_init(&ov->lock);
-  warm_fonts(ov);
-  GST_DEBUG("overlay %dx%d %s, card %dx%d at %d,%d", width, height,
-            ov->geom.orientation == OVERLAY_PORTRAIT ? "portrait" : "landscape",
-            ov->geom.card.width, ov->geom.card.height, ov->geom.card.x, ov->geom.card.y);
+  warm_fonts(ov->compose); /* before the thread: from then on the compositor is its alone */
+  ov->thread = g_thread_new("tc-overlay", render_main, ov);
+  const overlay_layout_t *l = &overlay_compose_geom(ov->compose)->box;
+  GST_DEBUG("overlay %dx%d, card %dx%d at %d,%d", width, height, l->width, l->height, l->x, l->y);
   return ov;
 }
 
 void overlay_free(overlay_t *ov) {
   if (ov == NULL)
     return;
+  g_mutex_lock(&ov->slot_lock);
+  ov->quit = TRUE;
+  g_cond_signal(&ov->wake);
+  g_mutex_unlock(&ov->slot_lock);
+  g_thread_join(ov->thread);
+
+  overlay_state_free(ov->pending);
+  overlay_compose_free(ov->compose);
   /* Streaming threads keep their own references; only ours goes here. */
   if (ov->current != NULL)
     gst_video_overlay_composition_unref(ov->current);
   g_mutex_clear(&ov->lock);
-  g_object_unref(ov->pango);
+  g_cond_clear(&ov->settled);
+  g_cond_clear(&ov->wake);
+  g_mutex_clear(&ov->slot_lock);
   g_free(ov);
 }
 
-/* Rasterizes one box into a new BGRA buffer (cairo's premultiplied ARGB32 on
- * little-endian) and wraps it as a rectangle drawn 1:1 at `where`. */
-static GstVideoOverlayRectangle *render_box(overlay_t *ov, const overlay_rect_t *where,
-                                            box_draw_fn draw, const void *data, GError **err) {
-  int stride = cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, where->width);
-  /* Rectangles are read with GStreamer's default BGRA stride, width * 4;
-   * cairo's ARGB32 stride is the same, but never blend a skewed image. */
-  if (stride != where->width * 4) {
-    g_set_error(err, OVERLAY_ERROR, OVERLAY_ERROR_RENDER, "unexpected cairo stride %d for width %d",
-                stride, where->width);
-    return NULL;
-  }
-
-  gsize size = (gsize)stride * (gsize)where->height;
-  GstAllocationParams params;
-  gst_allocation_params_init(&params);
-  params.align = 15; /* pixman likes 16-byte rows; cairo needs at least 4 */
-  GstBuffer *buf = gst_buffer_new_allocate(NULL, size, &params);
-  GstMapInfo map;
-  if (buf == NULL || !gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
-    g_set_error(err, OVERLAY_ERROR, OVERLAY_ERROR_RENDER, "cannot allocate a %dx%d box",
-                where->width, where->height);
-    if (buf != NULL)
-      gst_buffer_unref(buf);
-    return NULL;
-  }
-
-  memset(map.data, 0, size); /* transparent wherever the box does not draw */
-  cairo_surface_t *surface = cairo_image_surface_create_for_data(
-      map.data, CAIRO_FORMAT_ARGB32, where->width, where->height, stride);
-  cairo_t *cr = cairo_create(surface);
-  draw(ov, cr, data);
-  cairo_status_t status = cairo_status(cr);
-  cairo_destroy(cr);
-  cairo_surface_finish(surface); /* every pixel written before the unmap */
-  cairo_surface_destroy(surface);
-  gst_buffer_unmap(buf, &map);
-
-  if (status != CAIRO_STATUS_SUCCESS) {
-    g_set_error(err, OVERLAY_ERROR, OVERLAY_ERROR_RENDER, "cairo: %s",
-                cairo_status_to_string(status));
-    gst_buffer_unref(buf);
-    return NULL;
-  }
-
-  gst_buffer_add_video_meta(buf, GST_VIDEO_FRAME_FLAG_NONE,
-                            GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB, (guint)where->width,
-                            (guint)where->height);
-  GstVideoOverlayRectangle *rect = gst_video_overlay_rectangle_new_raw(
-      buf, where->x, where->y, (guint)where->width, (guint)where->height,
-      GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
-  gst_buffer_unref(buf); /* the rectangle holds its own reference */
-  if (rect == NULL)
-    g_set_error(err, OVERLAY_ERROR, OVERLAY_ERROR_RENDER, "cannot wrap a %dx%d box", where->width,
-                where->height);
-  return rect;
-}
-
-static void draw_card(overlay_t *ov, cairo_t *cr, const void *data) {
-  overlay_card_draw(cr, ov->pango, &ov->geom, data);
-}
-
-/* Makes `comp` (ownership taken; NULL hides) what streaming threads get. */
-static void publish(overlay_t *ov, GstVideoOverlayComposition *comp) {
-  g_mutex_lock(&ov->lock);
-  GstVideoOverlayComposition *old = ov->current;
-  ov->current = comp;
-  g_mutex_unlock(&ov->lock);
-
-  /* Outside the lock: if no blend still holds it, this frees its pixels. */
-  if (old != NULL)
-    gst_video_overlay_composition_unref(old);
-}
-
-gboolean overlay_render(overlay_t *ov, const overlay_card_t *card, GError **err) {
-  g_return_val_if_fail(ov != NULL, FALSE);
-  g_return_val_if_fail(card != NULL, FALSE);
-  g_return_val_if_fail(err == NULL || *err == NULL, FALSE);
-
-  gint64 t0 = g_get_monotonic_time();
-  const overlay_layout_t *c = &ov->geom.card;
-  overlay_rect_t where = {c->x, c->y, c->width, c->height};
-  GstVideoOverlayRectangle *rect = render_box(ov, &where, draw_card, card, err);
-  if (rect == NULL) {
-    GST_WARNING("render failed: %s", err && *err ? (*err)->message : "?");
-    return FALSE;
-  }
-
-  GstVideoOverlayComposition *comp = gst_video_overlay_composition_new(rect);
-  gst_video_overlay_rectangle_unref(rect);
-  overlay_blend_prepare(comp);
-  publish(ov, comp);
-  ov->renders++;
-  GST_LOG("render %" G_GUINT64_FORMAT " took %" G_GINT64_FORMAT " us", ov->renders,
-          g_get_monotonic_time() - t0);
-  return TRUE;
-}
-
-void overlay_clear(overlay_t *ov) {
+void overlay_update(overlay_t *ov, const overlay_state_t *st) {
   g_return_if_fail(ov != NULL);
-  publish(ov, NULL);
+  g_return_if_fail(st != NULL);
+
+  overlay_state_t *copy = overlay_state_dup(st); /* outside the lock */
+  g_mutex_lock(&ov->slot_lock);
+  overlay_state_t *dropped = ov->pending;
+  ov->pending = copy;
+  ov->submitted++;
+  g_cond_signal(&ov->wake);
+  g_mutex_unlock(&ov->slot_lock);
+  overlay_state_free(dropped); /* latest wins: never rendered */
 }
 
-GstVideoOverlayComposition *overlay_ref_current(overlay_t *ov) {
+void overlay_flush(overlay_t *ov) {
+  g_return_if_fail(ov != NULL);
+  g_mutex_lock(&ov->slot_lock);
+  while (ov->done != ov->submitted)
+    g_cond_wait(&ov->settled, &ov->slot_lock);
+  g_mutex_unlock(&ov->slot_lock);
+}
+
+void overlay_hold(overlay_t *ov, gboolean hold) {
+  g_return_if_fail(ov != NULL);
+  g_mutex_lock(&ov->slot_lock);
+  ov->held = hold;
+  g_cond_signal(&ov->wake);
+  g_mutex_unlock(&ov->slot_lock);
+}
+
+void overlay_set_animate(overlay_t *ov, gboolean animate) {
+  g_return_if_fail(ov != NULL);
+  g_mutex_lock(&ov->slot_lock);
+  ov->animate = animate;
+  g_mutex_unlock(&ov->slot_lock);
+}
+
+GstVideoOverlayComposition *overlay_ref_current_versioned(overlay_t *ov, guint64 *version_out) {
   GstVideoOverlayComposition *comp = NULL;
 
   g_return_val_if_fail(ov != NULL, NULL);
@@ -193,11 +242,25 @@ GstVideoOverlayComposition *overlay_ref_current(overlay_t *ov) {
    * the last reference to the pointer we just read. */
   if (ov->current != NULL)
     comp = gst_video_overlay_composition_ref(ov->current);
+  if (version_out != NULL)
+    *version_out = ov->current_version;
   g_mutex_unlock(&ov->lock);
   return comp;
 }
 
-guint64 overlay_render_count(const overlay_t *ov) {
-  g_return_val_if_fail(ov != NULL, 0);
-  return ov->renders;
+GstVideoOverlayComposition *overlay_ref_current(overlay_t *ov) {
+  return overlay_ref_current_versioned(ov, NULL);
+}
+
+void overlay_get_stats(overlay_t *ov, overlay_stats_t *out) {
+  g_return_if_fail(ov != NULL && out != NULL);
+  g_mutex_lock(&ov->slot_lock);
+  *out = ov->stats;
+  g_mutex_unlock(&ov->slot_lock);
+}
+
+guint64 overlay_render_count(overlay_t *ov) {
+  overlay_stats_t s = {0};
+  overlay_get_stats(ov, &s);
+  return s.renders;
 }

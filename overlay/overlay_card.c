@@ -1,66 +1,19 @@
-/* overlay_card.c — the card box: dark rounded panel, orange accent bar, two
- * lines of text (show title, product line with its price in a warm colour).
+/* overlay_card.c — the pinned product card: dark panel, orange accent bar,
+ * optional square thumbnail, then name, price ("¥12.80/斤") and stock
+ * ("剩 100 份 · 已售 23"), or a red 已售罄 badge when the stock is gone.
  *
- * Draws into a card-sized cairo context prepared by overlay.c; knows nothing
- * of GStreamer. Other boxes (product cards, ticker, QR) get files like this.
+ * Draws into a card-sized cairo context prepared by overlay_compose.c; knows
+ * nothing of GStreamer or of how the thumbnail was loaded.
  */
 #include "overlay/overlay_priv.h"
 
 #define CARD_BG_RGB 0x000000u
 #define CARD_BG_ALPHA 0.6
-#define TITLE_RGB 0xFFFFFFu
-#define TITLE_ALPHA 0.86 /* a step behind the product line, which sells */
-#define PRODUCT_RGB 0xFFFFFFu
+#define NAME_RGB 0xFFFFFFu
 #define PRICE_RGB 0xFFC24Bu /* warm gold: reads as "price", distinct from the accent */
-
-static void set_source_rgb(cairo_t *cr, guint32 rgb, double alpha) {
-  cairo_set_source_rgba(cr, ((rgb >> 16) & 0xFF) / 255.0, ((rgb >> 8) & 0xFF) / 255.0,
-                        (rgb & 0xFF) / 255.0, alpha);
-}
-
-static guint16 rgb16(guint32 rgb, int shift) {
-  return (guint16)(((rgb >> shift) & 0xFF) * 257);
-}
-
-/* Square on the left, where the accent bar sits flush, rounded on the right. */
-static void draw_background(cairo_t *cr, const overlay_geom_t *g) {
-  double w = g->card.width, h = g->card.height, r = g->radius;
-
-  cairo_new_path(cr);
-  cairo_move_to(cr, 0, 0);
-  cairo_arc(cr, w - r, r, r, -G_PI / 2, 0);
-  cairo_arc(cr, w - r, h - r, r, 0, G_PI / 2);
-  cairo_line_to(cr, 0, h);
-  cairo_close_path(cr);
-  set_source_rgb(cr, CARD_BG_RGB, CARD_BG_ALPHA);
-  cairo_fill(cr);
-}
-
-/* Exactly opaque and pixel-aligned: tests find this colour in decoded video. */
-static void draw_accent(cairo_t *cr, const overlay_geom_t *g) {
-  cairo_save(cr);
-  cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
-  cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
-  cairo_rectangle(cr, 0, 0, g->card.accent_width, g->card.accent_height);
-  set_source_rgb(cr, OVERLAY_ACCENT_RGB, 1.0);
-  cairo_fill(cr);
-  cairo_restore(cr);
-}
-
-static void highlight_price(PangoLayout *layout) {
-  int start, end;
-
-  if (!overlay_text_find_price(pango_layout_get_text(layout), &start, &end))
-    return;
-  PangoAttrList *attrs = pango_attr_list_new();
-  PangoAttribute *a =
-      pango_attr_foreground_new(rgb16(PRICE_RGB, 16), rgb16(PRICE_RGB, 8), rgb16(PRICE_RGB, 0));
-  a->start_index = (guint)start;
-  a->end_index = (guint)end;
-  pango_attr_list_insert(attrs, a);
-  pango_layout_set_attributes(layout, attrs);
-  pango_attr_list_unref(attrs);
-}
+#define STOCK_RGB 0xFFFFFFu
+#define SOLD_OUT_RGB 0xE53935u /* red badge */
+#define DIM_RGB 0x9E9E9Eu      /* the price of something you cannot buy */
 
 PangoLayout *overlay_card_line_layout(PangoContext *ctx, const overlay_geom_t *g,
                                       overlay_card_line_t which, const char *text) {
@@ -69,61 +22,108 @@ PangoLayout *overlay_card_line_layout(PangoContext *ctx, const overlay_geom_t *g
     g_free(clean);
     return NULL;
   }
-
-  gboolean title = which == OVERLAY_CARD_TITLE;
+  gboolean name = which == OVERLAY_CARD_TITLE;
   PangoLayout *layout =
-      title ? overlay_text_line_new(ctx, clean, g->title_px, OVERLAY_TEXT_BOLD, g->text.width)
-            : overlay_text_line_new(ctx, clean, g->product_px,
-                                    OVERLAY_TEXT_BOLD | OVERLAY_TEXT_KEEP_PRICE, g->text.width);
-  if (layout != NULL && !title)
-    highlight_price(layout);
+      name ? overlay_text_line_new(ctx, clean, g->name_px, OVERLAY_TEXT_BOLD, g->text.width)
+           : overlay_text_line_new(ctx, clean, g->price_px,
+                                   OVERLAY_TEXT_BOLD | OVERLAY_TEXT_KEEP_PRICE, g->text.width);
   g_free(clean);
   return layout;
 }
 
-/* Visible lines stacked and centred as a block in the text column, so a card
- * with only one line does not look half empty. */
-static void draw_text(cairo_t *cr, PangoContext *ctx, const overlay_geom_t *g,
-                      const overlay_card_t *card) {
-  PangoLayout *lines[2] = {
-      overlay_card_line_layout(ctx, g, OVERLAY_CARD_TITLE, card->title),
-      overlay_card_line_layout(ctx, g, OVERLAY_CARD_PRODUCT, card->product_line),
-  };
-  const guint32 colors[2] = {TITLE_RGB, PRODUCT_RGB};
-  const double alphas[2] = {TITLE_ALPHA, 1.0};
-  PangoRectangle logical[2] = {{0}};
-  int total = 0, shown = 0;
-
-  for (int i = 0; i < 2; i++) {
-    if (lines[i] == NULL)
-      continue;
-    pango_layout_get_pixel_extents(lines[i], NULL, &logical[i]);
-    total += logical[i].height + (shown++ ? g->line_gap : 0);
-  }
-  if (shown == 0)
-    return;
-
-  /* The clip is the promise that no text leaves its column, whatever the
-   * font does with tall stacked marks; ellipsizing already keeps the width. */
+static void draw_thumb(cairo_t *cr, const overlay_geom_t *g, cairo_surface_t *thumb,
+                       gboolean sold_out) {
+  const overlay_rect_t *t = &g->thumb;
   cairo_save(cr);
-  cairo_rectangle(cr, g->text.x, g->text.y, g->text.width, g->text.height);
+  cairo_new_path(cr);
+  double r = g->radius / 2.0;
+  cairo_arc(cr, t->x + r, t->y + r, r, G_PI, 3 * G_PI / 2);
+  cairo_arc(cr, t->x + t->width - r, t->y + r, r, -G_PI / 2, 0);
+  cairo_arc(cr, t->x + t->width - r, t->y + t->height - r, r, 0, G_PI / 2);
+  cairo_arc(cr, t->x + r, t->y + t->height - r, r, G_PI / 2, G_PI);
+  cairo_close_path(cr);
   cairo_clip(cr);
-  double y = g->text.y + MAX((g->text.height - total) / 2, 0);
-  for (int i = 0; i < 2; i++) {
-    if (lines[i] == NULL)
-      continue;
-    set_source_rgb(cr, colors[i], alphas[i]);
-    cairo_move_to(cr, g->text.x, y);
-    pango_cairo_show_layout(cr, lines[i]);
-    y += logical[i].height + g->line_gap;
-    g_object_unref(lines[i]);
+  cairo_set_source_surface(cr, thumb, t->x, t->y);
+  cairo_paint(cr);
+  if (sold_out) { /* a grey veil: the picture says "gone" before the text does */
+    overlay_set_source(cr, 0x000000, 0.55);
+    cairo_paint(cr);
   }
   cairo_restore(cr);
 }
 
+/* The stock line: "剩 N 份 · 已售 M", or the badge and "已售 M". */
+static void draw_stock(cairo_t *cr, PangoContext *ctx, const overlay_geom_t *g,
+                       const overlay_state_t *st, double x, double y, int width) {
+  double bottom = g->text.y + g->text.height;
+  gboolean sold_out = st->product.stock == 0;
+  char *text = sold_out || st->product.stock < 0
+                   ? g_strdup_printf("已售 %" G_GINT64_FORMAT, MAX(st->product.sold, 0))
+                   : g_strdup_printf("剩 %" G_GINT64_FORMAT " 份 · 已售 %" G_GINT64_FORMAT,
+                                     st->product.stock, MAX(st->product.sold, 0));
+  if (sold_out && y + g->stock_px + g->line_gap <= bottom) {
+    PangoLayout *badge =
+        overlay_text_line_new(ctx, "已售罄", g->stock_px, OVERLAY_TEXT_BOLD, width);
+    PangoRectangle lr = {0};
+    if (badge != NULL) {
+      pango_layout_get_pixel_extents(badge, NULL, &lr);
+      double bw = lr.width + g->pad, bh = lr.height + g->line_gap;
+      overlay_panel(cr, x, y, bw, bh, bh / 4, FALSE, SOLD_OUT_RGB, 1.0);
+      overlay_show(cr, badge, x + g->pad / 2.0, y + g->line_gap / 2.0, y + bh, 0xFFFFFF, 1.0);
+      g_object_unref(badge);
+      x += bw + g->pad / 2.0;
+      width -= (int)(bw + g->pad / 2.0);
+    }
+  }
+  PangoLayout *l = width > 0 ? overlay_text_line_new(ctx, text, g->stock_px, 0, width) : NULL;
+  overlay_show(cr, l, x, y + (sold_out ? g->line_gap / 2.0 : 0), bottom, STOCK_RGB, 0.85);
+  if (l != NULL)
+    g_object_unref(l);
+  g_free(text);
+}
+
+static void draw_text(cairo_t *cr, PangoContext *ctx, const overlay_geom_t *g,
+                      const overlay_state_t *st, int x, int width) {
+  gboolean sold_out = st->product.stock == 0;
+  char *price_text = overlay_format_price(st->product.price_cents, st->product.unit);
+  char *name = overlay_text_sanitize(st->product.name);
+  PangoLayout *name_l =
+      name ? overlay_text_line_new(ctx, name, g->name_px, OVERLAY_TEXT_BOLD, width) : NULL;
+  PangoLayout *price_l =
+      price_text ? overlay_text_line_new(ctx, price_text, g->price_px,
+                                         OVERLAY_TEXT_BOLD | OVERLAY_TEXT_KEEP_PRICE, width)
+                 : NULL;
+
+  cairo_save(cr);
+  cairo_rectangle(cr, x, g->text.y, width, g->text.height);
+  cairo_clip(cr);
+  double y = g->text.y, bottom = g->text.y + g->text.height;
+  y += overlay_show(cr, name_l, x, y, bottom, NAME_RGB, 1.0);
+  y += overlay_show(cr, price_l, x, y, bottom, sold_out ? DIM_RGB : PRICE_RGB, 1.0);
+  int stock_h = g->stock_px * 3 / 2 + g->line_gap;
+  draw_stock(cr, ctx, g, st, x, MAX(y, g->text.y + g->text.height - stock_h), width);
+  cairo_restore(cr);
+  if (name_l)
+    g_object_unref(name_l);
+  if (price_l)
+    g_object_unref(price_l);
+  g_free(name);
+  g_free(price_text);
+}
+
 void overlay_card_draw(cairo_t *cr, PangoContext *ctx, const overlay_geom_t *g,
-                       const overlay_card_t *card) {
-  draw_background(cr, g);
-  draw_accent(cr, g);
-  draw_text(cr, ctx, g, card);
+                       const overlay_state_t *st, cairo_surface_t *thumb) {
+  const overlay_layout_t *b = &g->box;
+  gboolean sold_out = st->product.stock == 0;
+
+  overlay_panel(cr, 0, 0, b->width, b->height, g->radius, TRUE, CARD_BG_RGB, CARD_BG_ALPHA);
+  overlay_accent(cr, 0, 0, b->accent_width, b->accent_height);
+  int x = g->text.x, width = g->text.width;
+  if (thumb != NULL && g->thumb.width > 0) {
+    draw_thumb(cr, g, thumb, sold_out);
+    x = g->thumb.x + g->thumb.width + g->pad;
+    width = MAX(g->text.x + g->text.width - x, 0);
+  }
+  if (width > 0)
+    draw_text(cr, ctx, g, st, x, width);
 }

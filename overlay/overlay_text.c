@@ -189,3 +189,22 @@ PangoLayout *overlay_text_line_new(PangoContext *ctx, const char *text, int px,
   pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_END);
   return layout;
 }
+
+PangoLayout *overlay_text_block_new(PangoContext *ctx, const char *text, int px,
+                                    overlay_text_flags_t flags, int max_width, int max_lines) {
+  g_return_val_if_fail(PANGO_IS_CONTEXT(ctx), NULL);
+  g_return_val_if_fail(text != NULL, NULL);
+
+  /* A one-line layout does the font setup and drops undrawable characters;
+   * then the same layout is re-laid out wrapped, with pango's ellipsis on
+   * the last allowed line. Its numbers may be cut there: questions and
+   * answers are prose, not prices. */
+  PangoLayout *layout = overlay_text_line_new(ctx, text, px, flags, G_MAXINT / PANGO_SCALE);
+  if (layout == NULL)
+    return NULL;
+  pango_layout_set_width(layout, MAX(max_width, 1) * PANGO_SCALE);
+  pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_set_height(layout, -MAX(max_lines, 1));
+  pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_END);
+  return layout;
+}

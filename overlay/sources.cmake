@@ -1,7 +1,13 @@
 set(OVERLAY_SOURCES
   ${CMAKE_SOURCE_DIR}/overlay/overlay.c
   ${CMAKE_SOURCE_DIR}/overlay/overlay_blend.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_boxes.c
   ${CMAKE_SOURCE_DIR}/overlay/overlay_card.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_compose.c
   ${CMAKE_SOURCE_DIR}/overlay/overlay_fit.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_image.c
   ${CMAKE_SOURCE_DIR}/overlay/overlay_layout.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_mem.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_qr.c
+  ${CMAKE_SOURCE_DIR}/overlay/overlay_state.c
   ${CMAKE_SOURCE_DIR}/overlay/overlay_text.c)

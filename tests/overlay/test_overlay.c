@@ -1,80 +1,39 @@
-/* test_overlay.c — overlay layout, rendered pixels, the render/ref swap under
- * threads, and blending onto I420 as overlaycomposition does. Also prints
- * render and blend timings (no assertions on time) and, when
- * TOURCAST_OVERLAY_PNG_DIR is set, writes PNG snapshots of the cards.
+/* test_overlay.c — overlay layout, the render thread (latest wins, box cache,
+ * ticker slide, product image), the ref/swap under threads. Blending is in
+ * test_overlay_blend.c, rendered pixels against reference images in
+ * test_overlay_render.c.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <utime.h>
 
-#include "overlay/overlay_priv.h"
+#include <glib/gstdio.h>
+
+#include "overlay/overlay_compose.h"
+#include "tests/overlay/overlay_fixture.h"
 
 void test_overlay_text_register(void);
-
-static const overlay_card_t demo_card = {"阳山水蜜桃果园直播", "水蜜桃 ¥12.80/斤 · 剩 100 份"};
-
-/* ---- helpers ---------------------------------------------------------- */
-
-typedef struct {
-  GstBuffer *buf;
-  GstVideoInfo info;
-  GstVideoFrame frame;
-} i420_t;
-
-static void i420_init(i420_t *f, int w, int h, guint8 y, guint8 u, guint8 v) {
-  const guint8 fill[3] = {y, u, v};
-
-  gst_video_info_set_format(&f->info, GST_VIDEO_FORMAT_I420, (guint)w, (guint)h);
-  f->buf = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&f->info), NULL);
-  g_assert_true(gst_video_frame_map(&f->frame, &f->info, f->buf, GST_MAP_READWRITE));
-  for (guint p = 0; p < 3; p++) {
-    guint8 *data = GST_VIDEO_FRAME_PLANE_DATA(&f->frame, p);
-    int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&f->frame, p);
-    int rows = GST_VIDEO_FRAME_COMP_HEIGHT(&f->frame, p);
-    memset(data, fill[p], (gsize)stride * (gsize)rows);
-  }
-}
-
-static void i420_clear(i420_t *f) {
-  gst_video_frame_unmap(&f->frame);
-  gst_buffer_unref(f->buf);
-}
-
-/* Sample of plane `p` (0 Y, 1 U, 2 V) covering frame pixel x, y. */
-static guint8 i420_at(i420_t *f, guint p, int x, int y) {
-  const guint8 *data = GST_VIDEO_FRAME_PLANE_DATA(&f->frame, p);
-  int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&f->frame, p);
-  return p == 0 ? data[y * stride + x] : data[(y / 2) * stride + x / 2];
-}
-
-typedef struct {
-  GstBuffer *buf; /* borrowed from the rectangle */
-  GstMapInfo map;
-  int width, height, stride;
-} argb_t;
-
-static void argb_map(GstVideoOverlayRectangle *rect, argb_t *a) {
-  a->buf = gst_video_overlay_rectangle_get_pixels_unscaled_raw(
-      rect, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
-  g_assert_nonnull(a->buf);
-  GstVideoMeta *meta = gst_buffer_get_video_meta(a->buf);
-  g_assert_nonnull(meta);
-  g_assert_cmpint(meta->format, ==, GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB);
-  a->width = (int)meta->width;
-  a->height = (int)meta->height;
-  a->stride = meta->stride[0];
-  g_assert_true(gst_buffer_map(a->buf, &a->map, GST_MAP_READ));
-}
-
-static void argb_unmap(argb_t *a) {
-  gst_buffer_unmap(a->buf, &a->map);
-}
-
-/* 0xAARRGGBB, premultiplied; memory order is B, G, R, A. */
-static guint32 argb_at(const argb_t *a, int x, int y) {
-  return GST_READ_UINT32_LE(a->map.data + (gsize)y * (gsize)a->stride + (gsize)x * 4);
-}
+void test_overlay_state_register(void);
+void test_overlay_blend_register(void);
 
 /* ---- layout ----------------------------------------------------------- */
+
+static void assert_rect_in(const overlay_rect_t *r, int fw, int fh) {
+  g_assert_cmpint(r->x, >=, 0);
+  g_assert_cmpint(r->y, >=, 0);
+  g_assert_cmpint(r->width, >, 0);
+  g_assert_cmpint(r->height, >, 0);
+  g_assert_cmpint(r->x + r->width, <=, fw);
+  g_assert_cmpint(r->y + r->height, <=, fh);
+  /* Even everywhere, so 4:2:0 chroma blocks never straddle an edge. */
+  g_assert_cmpint((r->x | r->y | r->width | r->height) & 1, ==, 0);
+}
+
+static gboolean overlaps(const overlay_rect_t *a, const overlay_rect_t *b) {
+  return a->x < b->x + b->width && b->x < a->x + a->width && a->y < b->y + b->height &&
+         b->y < a->y + a->height;
+}
 
 static void test_layout(void) {
   static const int sizes[][2] = {
@@ -89,122 +48,51 @@ static void test_layout(void) {
     g_test_message("%dx%d: card %d,%d %dx%d accent %d,%d %dx%d", fw, fh, l.x, l.y, l.width,
                    l.height, l.accent_x, l.accent_y, l.accent_width, l.accent_height);
 
-    g_assert_cmpint(l.x, >=, 0);
-    g_assert_cmpint(l.y, >=, 0);
-    g_assert_cmpint(l.width, >, 0);
-    g_assert_cmpint(l.height, >, 0);
-    g_assert_cmpint(l.x + l.width, <=, fw);
-    g_assert_cmpint(l.y + l.height, <=, fh);
-    /* Even everywhere, so 4:2:0 chroma blocks never straddle an edge. */
-    g_assert_cmpint((l.x | l.y | l.width | l.height) & 1, ==, 0);
-    g_assert_cmpint((l.accent_x | l.accent_y | l.accent_width | l.accent_height) & 1, ==, 0);
-    /* The accent is the card's left edge, full height. */
+    overlay_rect_t card = {l.x, l.y, l.width, l.height};
+    overlay_rect_t accent = {l.accent_x, l.accent_y, l.accent_width, l.accent_height};
+    const overlay_rect_t *all[] = {&card,     &accent,     &l.title, &l.title_accent,
+                                   &l.ticker, &l.question, &l.qr};
+    for (gsize b = 0; b < G_N_ELEMENTS(all); b++)
+      assert_rect_in(all[b], fw, fh);
+    /* The accents are their box's left edge, full height. */
     g_assert_cmpint(l.accent_x, ==, l.x);
     g_assert_cmpint(l.accent_y, ==, l.y);
     g_assert_cmpint(l.accent_height, ==, l.height);
     g_assert_cmpint(l.accent_width, >=, MIN(16, l.width));
     g_assert_cmpint(l.accent_width, <=, l.width);
+    g_assert_cmpint(l.title_accent.x, ==, l.title.x);
+    g_assert_cmpint(l.title_accent.height, ==, l.title.height);
     /* Near the bottom in both orientations. */
     g_assert_cmpint(l.y + l.height, >=, fh * 3 / 4);
     if (fh > fw && fw >= 360) /* portrait: full width minus margins */
       g_assert_cmpint(l.width, >=, fw * 9 / 10);
     if (fw >= fh * 4 / 3 && fh >= 360) /* landscape: the left part only */
       g_assert_cmpint(l.x + l.width, <=, fw * 3 / 4);
+    /* At the designed aspect ratios no box covers another. */
+    if ((fw * 16 == fh * 9 || fw * 9 == fh * 16) && fw >= 360) {
+      const overlay_rect_t *boxes[] = {&card, &l.title, &l.ticker, &l.question, &l.qr};
+      for (gsize a = 0; a < G_N_ELEMENTS(boxes); a++)
+        for (gsize b = a + 1; b < G_N_ELEMENTS(boxes); b++)
+          g_assert_false(overlaps(boxes[a], boxes[b]));
+    }
   }
 
   overlay_layout_t l;
   overlay_layout_for(720, 1280, &l);
   g_assert_cmpint(l.x, ==, 24);
   g_assert_cmpint(l.width, ==, 672);
-  g_assert_cmpint(l.height, ==, 160);
-  g_assert_cmpint(l.y, ==, 1280 - 24 - 72 - 160);
+  g_assert_cmpint(l.height, ==, 192);
+  g_assert_cmpint(l.y, ==, 1280 - 24 - 72 - 192);
   g_assert_cmpint(l.accent_width, ==, 16);
+  g_assert_cmpint(l.title.y, ==, 24);
   overlay_layout_for(1280, 720, &l);
   g_assert_cmpint(l.x, ==, 24);
-  g_assert_cmpint(l.width, ==, 560);
-  g_assert_cmpint(l.y, ==, 720 - 24 - 160);
+  g_assert_cmpint(l.width, ==, 600);
+  g_assert_cmpint(l.y, ==, 720 - 24 - 192);
+  g_assert_cmpint(l.qr.x + l.qr.width, ==, 1280 - 24);
 }
 
-/* ---- rendered pixels -------------------------------------------------- */
-
-static int count_bright(const argb_t *a, const overlay_rect_t *r) {
-  int n = 0;
-  for (int y = r->y; y < r->y + r->height; y++)
-    for (int x = r->x; x < r->x + r->width; x++) {
-      guint32 p = argb_at(a, x, y);
-      if ((p >> 24) > 200 && ((p >> 16) & 0xFF) > 200 && ((p >> 8) & 0xFF) > 150)
-        n++;
-    }
-  return n;
-}
-
-static void check_render(int fw, int fh, const overlay_card_t *card, gboolean expect_text) {
-  overlay_geom_t g;
-  overlay_geom_for(fw, fh, &g);
-  overlay_t *ov = overlay_new(fw, fh);
-  GError *err = NULL;
-  g_assert_true(overlay_render(ov, card, &err));
-  g_assert_no_error(err);
-
-  GstVideoOverlayComposition *comp = overlay_ref_current(ov);
-  g_assert_nonnull(comp);
-  g_assert_cmpuint(gst_video_overlay_composition_n_rectangles(comp), ==, 1);
-  GstVideoOverlayRectangle *rect = gst_video_overlay_composition_get_rectangle(comp, 0);
-
-  /* Placed 1:1 at the card, and only as big as the card. */
-  gint rx, ry;
-  guint rw, rh;
-  g_assert_true(gst_video_overlay_rectangle_get_render_rectangle(rect, &rx, &ry, &rw, &rh));
-  g_assert_cmpint(rx, ==, g.card.x);
-  g_assert_cmpint(ry, ==, g.card.y);
-  g_assert_cmpint(rw, ==, g.card.width);
-  g_assert_cmpint(rh, ==, g.card.height);
-  g_assert_cmpint(gst_video_overlay_rectangle_get_flags(rect), ==,
-                  GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
-
-  argb_t a;
-  argb_map(rect, &a);
-  g_assert_cmpint(a.width, ==, g.card.width);
-  g_assert_cmpint(a.height, ==, g.card.height);
-
-  /* Every accent pixel exactly opaque orange. */
-  int ax = g.card.accent_x - g.card.x, ay = g.card.accent_y - g.card.y;
-  for (int y = ay; y < ay + g.card.accent_height; y++)
-    for (int x = ax; x < ax + g.card.accent_width; x++)
-      g_assert_cmphex(argb_at(&a, x, y), ==, 0xFF000000u | OVERLAY_ACCENT_RGB);
-  /* The panel right of the accent, above the text: translucent black. */
-  guint32 bg = argb_at(&a, g.card.accent_width + 2, 1);
-  g_assert_cmpint(bg >> 24, >=, 150);
-  g_assert_cmpint(bg >> 24, <=, 156);
-  g_assert_cmphex(bg & 0xFFFFFF, ==, 0);
-  /* Rounded on the right: the outermost corner pixels are transparent. */
-  g_assert_cmphex(argb_at(&a, a.width - 1, 0), ==, 0);
-  g_assert_cmphex(argb_at(&a, a.width - 1, a.height - 1), ==, 0);
-
-  int bright = count_bright(&a, &g.text);
-  g_test_message("%dx%d: %d bright pixels in the text column", fw, fh, bright);
-  if (expect_text)
-    g_assert_cmpint(bright, >, 200);
-  else
-    g_assert_cmpint(bright, ==, 0);
-
-  argb_unmap(&a);
-  gst_video_overlay_composition_unref(comp);
-  overlay_free(ov);
-}
-
-static void test_render(void) {
-  check_render(720, 1280, &demo_card, TRUE);
-  check_render(1280, 720, &demo_card, TRUE);
-  check_render(1080, 1920, &demo_card, TRUE);
-  check_render(360, 640, &demo_card, TRUE);
-  const overlay_card_t title_only = {"阳山水蜜桃果园直播", NULL};
-  check_render(720, 1280, &title_only, TRUE);
-  const overlay_card_t empty = {NULL, ""};
-  check_render(720, 1280, &empty, FALSE);
-}
-
-/* ---- swap ------------------------------------------------------------- */
+/* ---- the render thread ------------------------------------------------ */
 
 static void blend_once(GstVideoOverlayComposition *comp) {
   i420_t f;
@@ -215,7 +103,6 @@ static void blend_once(GstVideoOverlayComposition *comp) {
 
 static void test_swap(void) {
   overlay_free(NULL);
-  g_assert_cmpstr(g_quark_to_string(OVERLAY_ERROR), ==, "tourcast-overlay-error-quark");
   /* Sizes outside the supported range are programmer errors. */
   g_test_expect_message(NULL, G_LOG_LEVEL_CRITICAL, "*OVERLAY_MAX_DIM*");
   g_assert_null(overlay_new(0, 1280));
@@ -224,37 +111,300 @@ static void test_swap(void) {
   g_test_assert_expected_messages();
 
   overlay_t *ov = overlay_new(720, 1280);
-  g_assert_null(overlay_ref_current(ov));
+  guint64 version = 99;
+  g_assert_null(overlay_ref_current_versioned(ov, &version));
+  g_assert_cmpuint(version, ==, 0);
+  overlay_flush(ov); /* nothing submitted: returns at once */
   g_assert_cmpuint(overlay_render_count(ov), ==, 0);
 
-  g_assert_true(overlay_render(ov, &demo_card, NULL));
-  GstVideoOverlayComposition *first = overlay_ref_current(ov);
+  overlay_state_t st;
+  fixture_full_state(&st);
+  st.version = 1;
+  overlay_update(ov, &st);
+  overlay_flush(ov);
+  GstVideoOverlayComposition *first = overlay_ref_current_versioned(ov, &version);
   g_assert_nonnull(first);
+  g_assert_cmpuint(version, ==, 1);
+  /* One rectangle per box: title, question, five rows, QR, card. */
+  g_assert_cmpuint(gst_video_overlay_composition_n_rectangles(first), ==, 9);
 
-  overlay_card_t next = {"阳山水蜜桃果园直播", "水蜜桃 ¥12.80/斤 · 剩 99 份"};
-  g_assert_true(overlay_render(ov, &next, NULL));
-  GstVideoOverlayComposition *second = overlay_ref_current(ov);
-  g_assert_nonnull(second);
+  st.product.stock = 99;
+  st.version = 2;
+  overlay_update(ov, &st);
+  overlay_flush(ov);
+  GstVideoOverlayComposition *second = overlay_ref_current_versioned(ov, &version);
   g_assert_true(first != second);
-  g_assert_cmpuint(gst_video_overlay_composition_get_seqnum(first), !=,
-                   gst_video_overlay_composition_get_seqnum(second));
+  g_assert_cmpuint(version, ==, 2);
   g_assert_cmpuint(overlay_render_count(ov), ==, 2);
 
   /* The replaced composition is still whole for whoever holds it. */
   blend_once(first);
   gst_video_overlay_composition_unref(first);
 
-  overlay_clear(ov);
-  g_assert_null(overlay_ref_current(ov));
-  g_assert_true(overlay_render(ov, &demo_card, NULL));
-  GstVideoOverlayComposition *third = overlay_ref_current(ov);
+  /* Everything hidden: nothing is current. */
+  overlay_state_t none = {.version = 3};
+  overlay_update(ov, &none);
+  overlay_flush(ov);
+  g_assert_null(overlay_ref_current_versioned(ov, &version));
+  g_assert_cmpuint(version, ==, 3);
 
-  /* Freeing the overlay while streaming threads hold compositions. */
+  st.version = 4;
+  overlay_update(ov, &st);
+  overlay_flush(ov);
+  GstVideoOverlayComposition *third = overlay_ref_current(ov);
+  g_assert_nonnull(third);
+
+  /* Freeing the overlay while streaming threads hold compositions, and with
+   * a state still pending. */
+  overlay_update(ov, &none);
   overlay_free(ov);
   blend_once(second);
   blend_once(third);
   gst_video_overlay_composition_unref(second);
   gst_video_overlay_composition_unref(third);
+}
+
+/* Many updates while the render thread is busy: only the newest is drawn. */
+static void test_latest_wins(void) {
+  overlay_t *ov = overlay_new(720, 1280);
+  overlay_state_t st;
+  fixture_full_state(&st);
+  overlay_set_animate(ov, FALSE);
+  overlay_update(ov, &st);
+  overlay_flush(ov);
+  g_assert_cmpuint(overlay_render_count(ov), ==, 1);
+
+  overlay_hold(ov, TRUE); /* plays a render thread stuck in a long render */
+  for (int i = 0; i < 500; i++) {
+    st.version = 100 + (guint64)i;
+    st.product.stock = 500 - i;
+    overlay_update(ov, &st);
+  }
+  overlay_hold(ov, FALSE);
+  overlay_flush(ov);
+  overlay_stats_t s;
+  overlay_get_stats(ov, &s);
+  g_assert_cmpuint(s.renders, ==, 2);
+  g_assert_cmpuint(s.last_version, ==, 599);
+  guint64 version;
+  GstVideoOverlayComposition *comp = overlay_ref_current_versioned(ov, &version);
+  g_assert_cmpuint(version, ==, 599);
+  gst_video_overlay_composition_unref(comp);
+
+  /* Without the hold, a burst still ends on the newest state, and renders
+   * no more states than were submitted. */
+  for (int i = 0; i < 50; i++) {
+    st.version = 1000 + (guint64)i;
+    st.product.sold = i;
+    overlay_update(ov, &st);
+  }
+  overlay_flush(ov);
+  overlay_get_stats(ov, &s);
+  g_test_message("a burst of 50 updates took %" G_GUINT64_FORMAT " renders", s.renders - 2);
+  g_assert_cmpuint(s.last_version, ==, 1049);
+  g_assert_cmpuint(s.renders, <=, 52);
+  overlay_free(ov);
+}
+
+/* A change redraws its own box only; an unchanged state redraws nothing. */
+static void test_box_cache(void) {
+  overlay_t *ov = overlay_new(720, 1280);
+  overlay_state_t st;
+  fixture_full_state(&st);
+  overlay_set_animate(ov, FALSE);
+  overlay_stats_t s0, s1;
+
+  overlay_update(ov, &st);
+  overlay_flush(ov);
+  overlay_get_stats(ov, &s0);
+  g_assert_cmpuint(s0.box_renders, ==, 9);
+
+  const struct {
+    const char *what;
+    guint64 boxes;
+  } steps[] = {{"same state", 0}, {"stock", 1}, {"new order", 1},
+               {"answer", 1},     {"title", 1}, {"unpin", 0},
+               {"pin again", 1},  {"qr", 1},    {"everything hidden", 0}};
+  for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
+    switch (i) {
+      case 1:
+        st.product.stock = 42;
+        break;
+      case 2:
+        memmove(st.ticker, st.ticker + 1, 4 * sizeof st.ticker[0]);
+        st.ticker[4] = (overlay_ticker_entry_t){106, "赵六", "阳山水蜜桃", 1};
+        break;
+      case 3:
+        st.question.answer = "放冰箱五天";
+        break;
+      case 4:
+        st.title = "阳山水蜜桃果园直播 第二场";
+        break;
+      case 5:
+        st.product.shown = FALSE;
+        break;
+      case 6:
+        st.product.shown = TRUE;
+        break;
+      case 7:
+        st.qr_text = "http://192.168.1.20:8080/?from=qr";
+        break;
+      case 8: {
+        overlay_state_t none = {0};
+        st = none;
+        break;
+      }
+    }
+    overlay_update(ov, &st);
+    overlay_flush(ov);
+    overlay_get_stats(ov, &s1);
+    g_test_message("%s: %" G_GUINT64_FORMAT " boxes drawn", steps[i].what,
+                   s1.box_renders - s0.box_renders);
+    g_assert_cmpuint(s1.box_renders - s0.box_renders, ==, steps[i].boxes);
+    s0 = s1;
+  }
+  overlay_free(ov);
+}
+
+/* The product picture: reloaded when its file changes, and a missing,
+ * foreign or truncated file leaves the card without a thumbnail. */
+static void test_image(void) {
+  char *dir = g_dir_make_tmp("overlay-image-XXXXXX", NULL);
+  char *png = g_build_filename(dir, "p.png", NULL), *bad = g_build_filename(dir, "bad.png", NULL);
+  fixture_write_picture(png);
+  overlay_t *ov = overlay_new(720, 1280);
+  overlay_set_animate(ov, FALSE);
+  overlay_state_t st;
+  fixture_full_state(&st);
+  st.product.image_path = png;
+  overlay_stats_t s0, s1;
+  overlay_update(ov, &st);
+  overlay_flush(ov);
+  overlay_get_stats(ov, &s0);
+
+  overlay_update(ov, &st); /* same file: nothing redrawn */
+  overlay_flush(ov);
+  overlay_get_stats(ov, &s1);
+  g_assert_cmpuint(s1.box_renders, ==, s0.box_renders);
+
+  struct utimbuf later = {time(NULL) + 10, time(NULL) + 10};
+  g_assert_cmpint(utime(png, &later), ==, 0); /* the leader uploaded a new picture */
+  overlay_update(ov, &st);
+  overlay_flush(ov);
+  overlay_get_stats(ov, &s1);
+  g_assert_cmpuint(s1.box_renders, ==, s0.box_renders + 1);
+
+  gchar *bytes;
+  gsize len;
+  g_assert_true(g_file_get_contents(png, &bytes, &len, NULL));
+  const struct {
+    const char *data;
+    gssize len;
+  } files[] = {{"not a picture at all, just text", -1},
+               {bytes, (gssize)len / 2}, /* truncated PNG */
+               {bytes, 30}};             /* header only */
+  for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+    g_assert_true(g_file_set_contents(bad, files[i].data, files[i].len, NULL));
+    st.product.image_path = bad;
+    st.version = 10 + i;
+    overlay_update(ov, &st);
+    overlay_flush(ov);
+    GstVideoOverlayComposition *c = overlay_ref_current(ov);
+    g_assert_nonnull(c);
+    gst_video_overlay_composition_unref(c);
+  }
+  st.product.image_path = "/nonexistent/p.png";
+  overlay_update(ov, &st);
+  overlay_flush(ov);
+  g_assert_cmpuint(overlay_render_count(ov), ==, 7);
+
+  overlay_free(ov);
+  g_unlink(png);
+  g_unlink(bad);
+  g_rmdir(dir);
+  g_free(bytes);
+  g_free(png);
+  g_free(bad);
+  g_free(dir);
+}
+
+static void row_positions(GstVideoOverlayComposition *comp, const overlay_layout_t *l, int *xs,
+                          int *ys, int *n) {
+  *n = 0;
+  for (guint i = 0; i < gst_video_overlay_composition_n_rectangles(comp); i++) {
+    gint x, y;
+    guint w, h;
+    gst_video_overlay_rectangle_get_render_rectangle(
+        gst_video_overlay_composition_get_rectangle(comp, i), &x, &y, &w, &h);
+    if ((int)w == l->ticker.width && (int)h < l->ticker.height / 2) {
+      xs[*n] = x;
+      ys[*n] = y;
+      (*n)++;
+    }
+  }
+}
+
+/* A new order slides in: several compositions are published for it, the
+ * rows are drawn once, and the slide ends with every row in its slot. */
+static void test_ticker_slide(void) {
+  overlay_t *ov = overlay_new(720, 1280);
+  overlay_layout_t l;
+  overlay_layout_for(720, 1280, &l);
+  overlay_state_t st;
+  fixture_full_state(&st);
+  st.n_ticker = 4;
+  overlay_update(ov, &st);
+  overlay_flush(ov);
+  overlay_stats_t s0, s1;
+  overlay_get_stats(ov, &s0);
+
+  st.n_ticker = 5; /* order 105 is new */
+  st.version = 8;
+  overlay_update(ov, &st);
+  /* Watch the streaming thread's view while it slides. */
+  int min_x = G_MAXINT, frames_seen = 0;
+  gint64 end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+  GstVideoOverlayComposition *last = NULL;
+  while (g_get_monotonic_time() < end) {
+    GstVideoOverlayComposition *c = overlay_ref_current(ov);
+    if (c != last) {
+      int xs[8], ys[8], n;
+      row_positions(c, &l, xs, ys, &n);
+      for (int i = 0; i < n; i++)
+        min_x = MIN(min_x, xs[i]);
+      frames_seen++;
+    }
+    if (last)
+      gst_video_overlay_composition_unref(last);
+    last = c;
+    overlay_get_stats(ov, &s1);
+    if (s1.frames >= s0.frames + OVERLAY_ANIM_FRAMES)
+      break;
+    g_usleep(2000);
+  }
+  gst_video_overlay_composition_unref(last);
+  overlay_flush(ov);
+  overlay_get_stats(ov, &s1);
+  g_test_message("slide: %" G_GUINT64_FORMAT " frames, %d seen, leftmost row x %d",
+                 s1.frames - s0.frames, frames_seen, min_x);
+  g_assert_cmpuint(s1.frames - s0.frames, ==, OVERLAY_ANIM_FRAMES);
+  g_assert_cmpuint(s1.box_renders - s0.box_renders, ==, 1); /* the new row only */
+  g_assert_cmpint(min_x, <, l.ticker.x);                    /* it came from the left */
+
+  GstVideoOverlayComposition *c = overlay_ref_current(ov);
+  int xs[8], ys[8], n;
+  row_positions(c, &l, xs, ys, &n);
+  g_assert_cmpint(n, ==, 5);
+  const overlay_geom_t *g = NULL;
+  overlay_geom_t geom;
+  overlay_geom_for(720, 1280, &geom);
+  g = &geom;
+  for (int i = 0; i < n; i++) {
+    g_assert_cmpint(xs[i], ==, l.ticker.x);
+    g_assert_cmpint(ys[i], ==, l.ticker.y + i * (g->row_h + g->row_gap));
+  }
+  gst_video_overlay_composition_unref(c);
+  overlay_free(ov);
 }
 
 typedef struct {
@@ -273,9 +423,9 @@ static gpointer reader_main(gpointer data) {
     r->refs++;
     if (c != NULL) {
       r->seen++;
-      g_assert_cmpuint(gst_video_overlay_composition_n_rectangles(c), ==, 1);
+      g_assert_cmpuint(gst_video_overlay_composition_n_rectangles(c), >=, 1);
       if ((r->refs & 63) == 0) {
-        g_assert_true(gst_video_overlay_composition_blend(c, &f.frame));
+        g_assert_true(overlay_blend(c, &f.frame));
         r->blends++;
       }
       gst_video_overlay_composition_unref(c);
@@ -288,256 +438,40 @@ static gpointer reader_main(gpointer data) {
 static void test_threads(void) {
   reader_t r = {overlay_new(720, 1280), 0, 0, 0, 0};
   GThread *t = g_thread_new("reader", reader_main, &r);
+  overlay_state_t st;
+  fixture_full_state(&st);
 
   for (int i = 0; i < 200; i++) {
-    char line[64];
-    g_snprintf(line, sizeof line, "水蜜桃 ¥12.80/斤 · 剩 %d 份", 200 - i);
-    overlay_card_t card = {"阳山水蜜桃果园直播", line};
-    g_assert_true(overlay_render(r.ov, &card, NULL));
-    if (i % 50 == 25)
-      overlay_clear(r.ov);
+    st.product.stock = 200 - i;
+    st.product.shown = i % 50 != 25;
+    st.ticker[4].seq = 200 + (guint64)i / 10; /* a slide now and then */
+    overlay_update(r.ov, &st);
+    if (i % 20 == 0)
+      overlay_flush(r.ov);
   }
+  overlay_flush(r.ov);
   g_atomic_int_set(&r.stop, 1);
   g_thread_join(t);
   g_test_message("reader: %" G_GUINT64_FORMAT " refs, %" G_GUINT64_FORMAT
                  " non-NULL, %" G_GUINT64_FORMAT " blends",
                  r.refs, r.seen, r.blends);
   g_assert_cmpuint(r.seen, >, 0);
-  g_assert_cmpuint(overlay_render_count(r.ov), ==, 200);
+  g_assert_cmpuint(overlay_render_count(r.ov), >=, 10);
   overlay_free(r.ov);
-}
-
-/* ---- blending onto I420 ----------------------------------------------- */
-
-/* gst_video_blend converts RGB overlays with fixed BT.709 limited-range
- * coefficients whatever the frame's colorimetry, so that is what we expect. */
-static void orange_yuv(double *y, double *u, double *v) {
-  gdouble kr, kb;
-  g_assert_true(gst_video_color_matrix_get_Kr_Kb(GST_VIDEO_COLOR_MATRIX_BT709, &kr, &kb));
-  double r = ((OVERLAY_ACCENT_RGB >> 16) & 0xFF) / 255.0;
-  double g = ((OVERLAY_ACCENT_RGB >> 8) & 0xFF) / 255.0;
-  double b = (OVERLAY_ACCENT_RGB & 0xFF) / 255.0;
-  double yy = kr * r + (1 - kr - kb) * g + kb * b;
-  *y = 16 + 219 * yy;
-  *u = 128 + 224 * (b - yy) / (2 * (1 - kb));
-  *v = 128 + 224 * (r - yy) / (2 * (1 - kr));
-}
-
-static void test_blend(void) {
-  overlay_layout_t l;
-  overlay_layout_for(720, 1280, &l);
-  overlay_t *ov = overlay_new(720, 1280);
-  g_assert_true(overlay_render(ov, &demo_card, NULL));
-  GstVideoOverlayComposition *comp = overlay_ref_current(ov);
-
-  i420_t f;
-  i420_init(&f, 720, 1280, 128, 128, 128);
-  g_assert_true(gst_video_overlay_composition_blend(comp, &f.frame));
-
-  double ey, eu, ev;
-  orange_yuv(&ey, &eu, &ev);
-  g_test_message("orange expected Y=%.1f U=%.1f V=%.1f, got Y=%d U=%d V=%d", ey, eu, ev,
-                 i420_at(&f, 0, l.accent_x + 8, l.y + 80), i420_at(&f, 1, l.accent_x + 8, l.y + 80),
-                 i420_at(&f, 2, l.accent_x + 8, l.y + 80));
-  for (int y = l.accent_y; y < l.accent_y + l.accent_height; y++)
-    for (int x = l.accent_x; x < l.accent_x + l.accent_width; x++) {
-      g_assert_cmpfloat_with_epsilon(i420_at(&f, 0, x, y), ey, 3.0);
-      g_assert_cmpfloat_with_epsilon(i420_at(&f, 1, x, y), eu, 3.0);
-      g_assert_cmpfloat_with_epsilon(i420_at(&f, 2, x, y), ev, 3.0);
-    }
-
-  /* Panel: 60% black over mid grey, luma only (chroma stays neutral). */
-  int py = i420_at(&f, 0, l.accent_x + l.accent_width + 4, l.y + 2);
-  g_assert_cmpint(py, >=, 55);
-  g_assert_cmpint(py, <=, 67);
-
-  /* Nothing outside the card changed. */
-  const int outside[][2] = {{0, 0},
-                            {l.x - 2, l.y + 10},
-                            {l.x + 10, l.y - 2},
-                            {l.x + l.width, l.y + 10},
-                            {l.x + 10, l.y + l.height},
-                            {719, 1279}};
-  for (gsize i = 0; i < G_N_ELEMENTS(outside); i++)
-    for (guint p = 0; p < 3; p++)
-      g_assert_cmpint(i420_at(&f, p, outside[i][0], outside[i][1]), ==, 128);
-
-  i420_clear(&f);
-  gst_video_overlay_composition_unref(comp);
-  overlay_free(ov);
-}
-
-/* The fast path must give what GStreamer's blend gives (both BT.709 here),
- * over a textured frame so every alpha level meets varied pixels. */
-static void test_fast_blend_matches(void) {
-  overlay_t *ov = overlay_new(720, 1280);
-  g_assert_true(overlay_render(ov, &demo_card, NULL));
-  GstVideoOverlayComposition *comp = overlay_ref_current(ov);
-  i420_t ref, fast;
-  i420_init(&ref, 720, 1280, 0, 0, 0);
-  g_assert_cmpint(ref.info.colorimetry.matrix, ==, GST_VIDEO_COLOR_MATRIX_BT709);
-  i420_init(&fast, 720, 1280, 0, 0, 0);
-  for (guint p = 0; p < 3; p++) {
-    guint8 *a = GST_VIDEO_FRAME_PLANE_DATA(&ref.frame, p);
-    guint8 *b = GST_VIDEO_FRAME_PLANE_DATA(&fast.frame, p);
-    gsize n = (gsize)GST_VIDEO_FRAME_PLANE_STRIDE(&ref.frame, p) *
-              (gsize)GST_VIDEO_FRAME_COMP_HEIGHT(&ref.frame, p);
-    /* A smooth gradient: GStreamer's blend resamples chroma up and down, which
-     * only keeps values where neighbours are alike. */
-    int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&ref.frame, p);
-    for (gsize i = 0; i < n; i++)
-      a[i] = b[i] = (guint8)(40 + (i % (gsize)stride) / 8 + (i / (gsize)stride) / 16);
-  }
-  g_assert_true(gst_video_overlay_composition_blend(comp, &ref.frame));
-  g_assert_true(overlay_blend(comp, &fast.frame));
-  /* Luma must agree to rounding. Chroma only on average: GStreamer keeps one
-   * of every four overlay chroma samples where we average all four, so they
-   * differ along text edges. Outside the card nothing may change. */
-  overlay_layout_t l;
-  overlay_layout_for(720, 1280, &l);
-  int worst_luma = 0;
-  double chroma_diff = 0;
-  int chroma_n = 0;
-  for (guint p = 0; p < 3; p++) {
-    int w = p ? 360 : 720, h = p ? 640 : 1280;
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++) {
-        int fx = p ? 2 * x : x, fy = p ? 2 * y : y;
-        int d = abs(i420_at(&ref, p, fx, fy) - i420_at(&fast, p, fx, fy));
-        gboolean inside = fx >= l.x && fx < l.x + l.width && fy >= l.y && fy < l.y + l.height;
-        if (!inside)
-          g_assert_cmpint(d, ==, 0);
-        else if (p == 0)
-          worst_luma = MAX(worst_luma, d);
-        else
-          chroma_diff += d, chroma_n++;
-      }
-  }
-  g_test_message("versus GStreamer's blend: luma differs by at most %d, chroma by %.2f on average",
-                 worst_luma, chroma_diff / chroma_n);
-  g_assert_cmpint(worst_luma, <=, 2);
-  g_assert_cmpfloat(chroma_diff / chroma_n, <, 1.5);
-
-  /* A BT.601 frame gets BT.601 orange, which GStreamer's blend would not. */
-  i420_t sd;
-  i420_init(&sd, 720, 1280, 128, 128, 128);
-  sd.frame.info.colorimetry.matrix = GST_VIDEO_COLOR_MATRIX_BT601;
-  g_assert_true(overlay_blend(comp, &sd.frame));
-  double r = 255, g = 80, b = 0, kr = 0.299, kb = 0.114;
-  double yy = kr * r + (1 - kr - kb) * g + kb * b;
-  g_assert_cmpfloat_with_epsilon(i420_at(&sd, 0, l.accent_x + 6, l.y + 40), 16 + 219 * yy / 255,
-                                 2.0);
-  g_assert_cmpfloat_with_epsilon(i420_at(&sd, 2, l.accent_x + 6, l.y + 40),
-                                 128 + 224 * (r - yy) / 255 / (2 * (1 - kr)), 2.0);
-  i420_clear(&sd);
-  i420_clear(&ref);
-  i420_clear(&fast);
-  gst_video_overlay_composition_unref(comp);
-  overlay_free(ov);
-}
-
-/* ---- timings and snapshots -------------------------------------------- */
-
-static void test_bench(void) {
-  int renders = g_test_perf() ? 500 : 30, blends = g_test_perf() ? 3000 : 150;
-  gint64 t0 = g_get_monotonic_time();
-  overlay_t *ov = overlay_new(720, 1280); /* loads fonts when first in the process */
-  gint64 create = g_get_monotonic_time() - t0;
-
-  t0 = g_get_monotonic_time();
-  g_assert_true(overlay_render(ov, &demo_card, NULL)); /* cold glyph caches */
-  gint64 cold = g_get_monotonic_time() - t0;
-
-  t0 = g_get_monotonic_time();
-  for (int i = 0; i < renders; i++) {
-    char line[64];
-    g_snprintf(line, sizeof line, "水蜜桃 ¥12.80/斤 · 剩 %d 份", i);
-    overlay_card_t card = {demo_card.title, line};
-    g_assert_true(overlay_render(ov, &card, NULL));
-  }
-  double render_ms = (g_get_monotonic_time() - t0) / 1000.0 / renders;
-
-  GstVideoOverlayComposition *comp = overlay_ref_current(ov);
-  i420_t f;
-  i420_init(&f, 720, 1280, 128, 128, 128);
-  t0 = g_get_monotonic_time();
-  for (int i = 0; i < blends; i++)
-    gst_video_overlay_composition_blend(comp, &f.frame);
-  double gst_blend_ms = (g_get_monotonic_time() - t0) / 1000.0 / blends;
-  t0 = g_get_monotonic_time();
-  for (int i = 0; i < blends; i++)
-    overlay_blend(comp, &f.frame);
-  double blend_ms = (g_get_monotonic_time() - t0) / 1000.0 / blends;
-  i420_clear(&f);
-  gst_video_overlay_composition_unref(comp);
-  overlay_free(ov);
-
-  g_test_message("bench 720x1280: new %.2f ms, first render %.2f ms, render %.3f ms, "
-                 "overlay_blend onto I420 %.3f ms (%.1f%% of a core at 30 fps), GStreamer's "
-                 "blend %.3f ms",
-                 create / 1000.0, cold / 1000.0, render_ms, blend_ms, blend_ms * 30 / 10.0,
-                 gst_blend_ms);
-}
-
-static void write_png(const char *dir, const char *name, int fw, int fh, const overlay_card_t *card,
-                      guint32 backdrop) {
-  overlay_t *ov = overlay_new(fw, fh);
-  g_assert_true(overlay_render(ov, card, NULL));
-  GstVideoOverlayComposition *comp = overlay_ref_current(ov);
-  GstVideoOverlayRectangle *rect = gst_video_overlay_composition_get_rectangle(comp, 0);
-  gint rx, ry;
-  g_assert_true(gst_video_overlay_rectangle_get_render_rectangle(rect, &rx, &ry, NULL, NULL));
-  argb_t a;
-  argb_map(rect, &a);
-
-  cairo_surface_t *frame = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, fw, fh);
-  cairo_t *cr = cairo_create(frame);
-  cairo_set_source_rgb(cr, ((backdrop >> 16) & 0xFF) / 255.0, ((backdrop >> 8) & 0xFF) / 255.0,
-                       (backdrop & 0xFF) / 255.0);
-  cairo_paint(cr);
-  cairo_surface_t *box = cairo_image_surface_create_for_data(a.map.data, CAIRO_FORMAT_ARGB32,
-                                                             a.width, a.height, a.stride);
-  cairo_set_source_surface(cr, box, rx, ry);
-  cairo_paint(cr);
-  cairo_surface_destroy(box);
-  cairo_destroy(cr);
-
-  char *path = g_build_filename(dir, name, NULL);
-  g_assert_cmpint(cairo_surface_write_to_png(frame, path), ==, CAIRO_STATUS_SUCCESS);
-  g_test_message("wrote %s", path);
-  g_free(path);
-  cairo_surface_destroy(frame);
-  argb_unmap(&a);
-  gst_video_overlay_composition_unref(comp);
-  overlay_free(ov);
-}
-
-static void test_png(void) {
-  const char *dir = g_getenv("TOURCAST_OVERLAY_PNG_DIR");
-  if (dir == NULL) {
-    g_test_skip("set TOURCAST_OVERLAY_PNG_DIR to write snapshots");
-    return;
-  }
-  const overlay_card_t hostile = {
-      "<b>阳山水蜜桃果园直播</b>·第三季·无锡阳山镇桃园村现场直发·每天清晨现摘现发",
-      "🍑 阳山水蜜桃礼盒装特大果 ¥128.00/箱 · 剩 100 份 · 满两箱包邮"};
-  write_png(dir, "overlay-portrait.png", 720, 1280, &demo_card, 0x303030);
-  write_png(dir, "overlay-landscape.png", 1280, 720, &demo_card, 0x303030);
-  write_png(dir, "overlay-portrait-long.png", 720, 1280, &hostile, 0xB8C8A0);
 }
 
 int main(int argc, char **argv) {
   gst_init(&argc, &argv);
   g_test_init(&argc, &argv, NULL);
-
   g_test_add_func("/overlay/layout", test_layout);
-  g_test_add_func("/overlay/render", test_render);
-  test_overlay_text_register();
   g_test_add_func("/overlay/swap", test_swap);
+  g_test_add_func("/overlay/latest-wins", test_latest_wins);
+  g_test_add_func("/overlay/box-cache", test_box_cache);
+  g_test_add_func("/overlay/ticker-slide", test_ticker_slide);
+  g_test_add_func("/overlay/image", test_image);
   g_test_add_func("/overlay/threads", test_threads);
-  g_test_add_func("/overlay/fast-blend-matches", test_fast_blend_matches);
-  g_test_add_func("/overlay/blend", test_blend);
-  g_test_add_func("/overlay/bench", test_bench);
-  g_test_add_func("/overlay/png", test_png);
+  test_overlay_text_register();
+  test_overlay_state_register();
+  test_overlay_blend_register();
   return g_test_run();
 }

@@ -146,10 +146,10 @@ static void check_line_fits(const overlay_geom_t *g, PangoLayout *l, gsize row) 
   g_assert_cmpint(pango_layout_get_line_count(l), ==, 1);
   g_assert_cmpint(pango_layout_get_unknown_glyphs_count(l), ==, 0); /* no hex boxes */
   g_assert_cmpint(logical.width, <=, g->text.width);
-  g_assert_cmpint(logical.height, <=, g->card.height);
+  g_assert_cmpint(logical.height, <=, g->box.height);
   if (ink.width > 0) {
-    g_assert_cmpint(g->text.x + ink.x, >=, g->card.accent_width);
-    g_assert_cmpint(g->text.x + ink.x + ink.width, <=, g->card.width);
+    g_assert_cmpint(g->text.x + ink.x, >=, g->box.accent_width);
+    g_assert_cmpint(g->text.x + ink.x + ink.width, <=, g->box.width);
   }
 }
 
@@ -211,11 +211,14 @@ static void test_hostile_text(void) {
   /* The whole card renders with all of them. */
   overlay_t *ov = overlay_new(720, 1280);
   for (gsize i = 0; i < G_N_ELEMENTS(rows); i++) {
-    GError *err = NULL;
-    overlay_card_t card = {rows[i], rows[(i + 1) % G_N_ELEMENTS(rows)]};
-    g_assert_true(overlay_render(ov, &card, &err));
-    g_assert_no_error(err);
+    overlay_state_t st = {.title = rows[i], .version = i + 1};
+    st.product.shown = TRUE;
+    st.product.name = rows[(i + 1) % G_N_ELEMENTS(rows)];
+    st.product.unit = rows[i];
+    overlay_update(ov, &st);
+    overlay_flush(ov);
   }
+  g_assert_cmpuint(overlay_render_count(ov), ==, G_N_ELEMENTS(rows));
   overlay_free(ov);
   g_object_unref(ctx);
   g_free(name200);

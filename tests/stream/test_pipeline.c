@@ -106,8 +106,9 @@ static void test_two_sessions_one_timeline(void) {
   clip_t clip = make_clip("640x360", 4);
   char *dir = g_dir_make_tmp("tourcast-pipe-XXXXXX", NULL);
   overlay_t *ov = overlay_new(720, 1280);
-  overlay_card_t card = {.title = "测试", .product_line = "水蜜桃 ¥12.80/斤"};
-  g_assert_true(overlay_render(ov, &card, NULL));
+  overlay_state_t card = {.title = "测试", .promise = "坏果包赔"};
+  overlay_update(ov, &card);
+  overlay_flush(ov);
   pipeline_config_t cfg = {720, 1280, 30, 1500, 1000, dir, ov, NULL};
   GError *err = NULL;
   pipeline_t *p = pipeline_new(&cfg, &err);
