@@ -32,6 +32,7 @@ typedef struct {
   int width, height, fps, bitrate, segment_ms;
   char *bind;
   char *title;
+  char *public_url;
   int max_connections;
   int ws_rate;
   gboolean version;
@@ -50,6 +51,8 @@ typedef struct {
   room_t *room;
   char *live_dir;
   char *images_dir; /* product pictures, DATA/images */
+  char *viewer_url; /* in the overlay's QR code: --public-url, or this host's */
+  guint64 overlay_version;
 } app_t;
 
 /* ---- options ---- */
@@ -87,6 +90,8 @@ static gboolean parse_options(int argc, char **argv, options_t *o, GError **err)
       {"bind", 0, 0, G_OPTION_ARG_STRING, &o->bind, "Address to listen on (all interfaces)",
        "ADDR"},
       {"title", 0, 0, G_OPTION_ARG_STRING, &o->title, "Show title on the overlay", "TEXT"},
+      {"public-url", 0, 0, G_OPTION_ARG_STRING, &o->public_url,
+       "Viewer page URL for the overlay's QR code (default http://HOST:HTTP_PORT/)", "URL"},
       {"max-connections", 0, 0, G_OPTION_ARG_INT, &o->max_connections,
        "Most WebSocket connections at once (5000)", "N"},
       {"ws-rate", 0, 0, G_OPTION_ARG_INT, &o->ws_rate,
@@ -145,6 +150,7 @@ static void options_clear(options_t *o) {
   g_strfreev(o->restream);
   g_free(o->bind);
   g_free(o->title);
+  g_free(o->public_url);
   g_free(o->h264_decoder);
 }
 
@@ -326,6 +332,47 @@ static char *api_body(void *user, const http_route_t *route, const char *token, 
   }
 }
 
+static char *public_host(const char *bind);
+
+/* The room's state as the overlay draws it. Returns the version that the
+ * first frame showing it will report (pin and highlight are stamped with
+ * that frame's stream_ms), or 0 when no frame will (nothing is encoding). */
+static guint64 on_overlay_changed(void *user) {
+  app_t *app = user;
+  room_overlay_t ro;
+  room_overlay_get(app->room, &ro);
+  overlay_state_t st = {
+      .title = ro.title ? ro.title : app->opt.title,
+      .promise = ro.promise,
+      .qr_text = app->viewer_url,
+      .version = ++app->overlay_version,
+  };
+  if (ro.has_product) {
+    st.product.shown = TRUE;
+    st.product.id = ro.product_id;
+    st.product.name = ro.product_name;
+    st.product.price_cents = ro.price_cents;
+    st.product.unit = ro.unit;
+    st.product.stock = ro.stock;
+    st.product.sold = ro.sold;
+    st.product.image_path = ro.image_path;
+  }
+  st.n_ticker = MIN(ro.n_ticker, OVERLAY_TICKER_MAX);
+  for (int i = 0; i < st.n_ticker; i++)
+    st.ticker[i] = (overlay_ticker_entry_t){ro.ticker[i].seq, ro.ticker[i].name,
+                                            ro.ticker[i].product, ro.ticker[i].qty};
+  if (ro.has_question) {
+    st.question.shown = TRUE;
+    st.question.id = ro.question_id;
+    st.question.name = ro.question_name;
+    st.question.text = ro.question_text;
+    st.question.answer = ro.answer;
+  }
+  overlay_update(app->overlay, &st);
+  room_overlay_clear(&ro);
+  return 0; /* until the pipeline reports the frame of each version */
+}
+
 static gboolean leader_ok(void *user, const char *token) {
   return room_leader_token_ok(((app_t *)user)->room, token);
 }
@@ -412,10 +459,8 @@ static gboolean app_start(app_t *app, GError **err) {
     g_warning("--restream is accepted but not pushed yet: restreaming arrives with the "
               "resilience work (issue 5)");
 
-  /* Until the room drives it: the title alone, no product pinned. */
+  /* Drawn from the room's state once the room exists (on_overlay_changed). */
   app->overlay = overlay_new(o->width, o->height);
-  overlay_state_t ov_state = {.title = o->title, .version = 1};
-  overlay_update(app->overlay, &ov_state);
 
   pipeline_config_t pc = {
       .width = o->width,
@@ -452,6 +497,8 @@ static gboolean app_start(app_t *app, GError **err) {
       .stream_ms = clock_stream_ms,
       .epoch_unix_ms = clock_epoch,
       .clock_user = app,
+      .overlay_changed = on_overlay_changed,
+      .overlay_user = app,
   };
   app->room = room_new(&rc, app->store, err);
   if (app->room == NULL)
@@ -482,6 +529,14 @@ static gboolean app_start(app_t *app, GError **err) {
       .upload = upload_body,
   };
   app->http = http_server_new(&hc, &hcb, app, err);
+  if (app->http != NULL) {
+    char *host = public_host(o->bind);
+    app->viewer_url = o->public_url
+                          ? g_strdup(o->public_url)
+                          : g_strdup_printf("http://%s:%u/", host, http_server_port(app->http));
+    g_free(host);
+    on_overlay_changed(app); /* the first picture: the title, the QR code */
+  }
   return app->http != NULL;
 }
 
@@ -504,6 +559,7 @@ static void app_stop(app_t *app) {
   overlay_free(app->overlay);
   g_free(app->live_dir);
   g_free(app->images_dir);
+  g_free(app->viewer_url);
 }
 
 /* Every viewer holds a socket and, while downloading, a file: take all the
