@@ -97,6 +97,8 @@ char *room_product_image_upload(room_t *r, gint64 product_id, const guint8 *body
     } else {
       json_t *pj = store_product_json(&p);
       room_broadcast_json(r, json_pack("{s:s, s:O}", "type", "product", "product", pj), FALSE);
+      if (product_id == r->pinned)
+        room_overlay_changed(r); /* the card on screen gets the picture */
       json_t *j = json_pack("{s:o, s:i, s:i}", "product", pj, "width", w, "height", h);
       char *text = json_dumps(j, JSON_COMPACT);
       json_decref(j);
