@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 
 #include "overlay/overlay.h"
+#include "stream/archive.h"
 #include "stream/pipeline.h"
 #include "stream/rtmp_server.h"
 #include "ws/http_server.h"
@@ -34,6 +35,8 @@ typedef struct {
   char *title;
   int max_connections;
   int ws_rate;
+  int show_timeout_min;
+  int retention_days;
   gboolean version;
   gboolean print_layout;
   char *h264_decoder;
@@ -49,6 +52,8 @@ typedef struct {
   store_t *store;
   room_t *room;
   char *live_dir;
+  char *shows_dir;
+  guint show_timer;
 } app_t;
 
 /* ---- options ---- */
@@ -64,6 +69,7 @@ static gboolean parse_options(int argc, char **argv, options_t *o, GError **err)
       .segment_ms = 1000,
       .max_connections = 5000,
       .ws_rate = 20,
+      .show_timeout_min = 10,
   };
   GOptionEntry entries[] = {
       {"data", 0, 0, G_OPTION_ARG_FILENAME, &o->data_dir,
@@ -90,6 +96,10 @@ static gboolean parse_options(int argc, char **argv, options_t *o, GError **err)
        "Most WebSocket connections at once (5000)", "N"},
       {"ws-rate", 0, 0, G_OPTION_ARG_INT, &o->ws_rate,
        "Messages a second per WebSocket connection (20; raise only for load tests)", "N"},
+      {"show-timeout-min", 0, 0, G_OPTION_ARG_INT, &o->show_timeout_min,
+       "End a show after this many minutes without a publisher (10)", "MIN"},
+      {"retention-days", 0, 0, G_OPTION_ARG_INT, &o->retention_days,
+       "Delete archived shows' media after this many days; orders are kept (0: keep all)", "DAYS"},
       {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL},
       {"h264-decoder", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->h264_decoder,
        "GStreamer H.264 decoder element (avdec_h264; openh264dec runs under valgrind)", "NAME"},
@@ -130,6 +140,10 @@ static gboolean parse_options(int argc, char **argv, options_t *o, GError **err)
     bad = "--max-connections must be 1..100000";
   else if (o->ws_rate < 1 || o->ws_rate > 100000)
     bad = "--ws-rate must be 1..100000";
+  else if (o->show_timeout_min < 1 || o->show_timeout_min > 24 * 60)
+    bad = "--show-timeout-min must be 1..1440";
+  else if (o->retention_days < 0 || o->retention_days > 36500)
+    bad = "--retention-days must be 0..36500";
   if (bad != NULL) {
     g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s", bad);
     return FALSE;
@@ -193,11 +207,48 @@ static void on_publish_start(void *user, const char *key) {
   app_t *app = user;
   GError *err = NULL;
   g_message("publisher live");
-  if (!pipeline_begin(app->pipeline, &err)) {
+  gint64 show = room_show_ensure(app->room);
+  if (show == 0)
+    return;
+  if (!pipeline_begin(app->pipeline, show, &err)) {
     g_warning("cannot start the pipeline: %s", err->message);
     g_clear_error(&err);
   }
-  room_publisher(app->room, TRUE);
+}
+
+/* The output switched between the phone and the standby slate: that is the
+ * moment the viewers saw, so the event carries that frame's stream_ms. */
+static void on_feed_changed(void *user, gboolean live, gint64 stream_ms) {
+  app_t *app = user;
+  g_message("output %s at stream_ms %" G_GINT64_FORMAT, live ? "live" : "on the slate", stream_ms);
+  room_publisher_at(app->room, live, stream_ms);
+}
+
+static void on_show_ended(void *user, gint64 show_id) {
+  app_t *app = user;
+  g_message("show %" G_GINT64_FORMAT " ended", show_id);
+  pipeline_finish(app->pipeline, TRUE);
+}
+
+/* Once a second: a show that has shown the slate for --show-timeout-min ends;
+ * once an hour, old shows' media are pruned. */
+static gboolean on_show_tick(gpointer user) {
+  app_t *app = user;
+  gint64 since = pipeline_slate_since_us(app->pipeline);
+  gint64 limit = (gint64)app->opt.show_timeout_min * 60 * G_USEC_PER_SEC;
+  if (since >= 0 && g_get_monotonic_time() - since > limit) {
+    g_message("no publisher for %d min: ending the show", app->opt.show_timeout_min);
+    if (!room_show_end(app->room))
+      pipeline_finish(app->pipeline, TRUE);
+  }
+  static guint ticks;
+  if (app->opt.retention_days > 0 && ticks++ % 3600 == 0) {
+    gint64 keep = store_show_current(app->store);
+    guint n = archive_prune(app->shows_dir, (gint64)app->opt.retention_days * 86400, keep);
+    if (n > 0)
+      g_message("pruned the media of %u old shows", n);
+  }
+  return G_SOURCE_CONTINUE;
 }
 
 static void on_flv_data(void *user, guint8 tag_type, guint32 ts, const guint8 *data, gsize len) {
@@ -208,8 +259,7 @@ static void on_flv_data(void *user, guint8 tag_type, guint32 ts, const guint8 *d
 static void on_publish_stop(void *user) {
   app_t *app = user;
   g_message("publisher gone");
-  pipeline_end(app->pipeline);
-  room_publisher(app->room, FALSE);
+  pipeline_end(app->pipeline); /* the slate follows, and with it publisher.drop */
 }
 
 static gboolean on_can_accept(void *user) {
@@ -397,6 +447,12 @@ static gboolean app_start(app_t *app, GError **err) {
                 app->live_dir);
     return FALSE;
   }
+  app->shows_dir = g_build_filename(o->data_dir, "shows", NULL);
+  if (g_mkdir_with_parents(app->shows_dir, 0755) != 0) {
+    g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot create %s",
+                app->shows_dir);
+    return FALSE;
+  }
   if (o->restream != NULL)
     g_warning("--restream is accepted but not pushed yet: restreaming arrives with the "
               "resilience work (issue 5)");
@@ -415,6 +471,9 @@ static gboolean app_start(app_t *app, GError **err) {
       .live_dir = app->live_dir,
       .overlay = app->overlay,
       .h264_decoder = o->h264_decoder,
+      .shows_dir = app->shows_dir,
+      .feed_changed = on_feed_changed,
+      .user = app,
   };
   app->pipeline = pipeline_new(&pc, err);
   if (app->pipeline == NULL)
@@ -438,6 +497,7 @@ static gboolean app_start(app_t *app, GError **err) {
       .rate_per_s = (guint)o->ws_rate,
       .stream_ms = clock_stream_ms,
       .epoch_unix_ms = clock_epoch,
+      .show_ended = on_show_ended,
       .clock_user = app,
   };
   app->room = room_new(&rc, app->store, err);
@@ -453,6 +513,7 @@ static gboolean app_start(app_t *app, GError **err) {
       .bind_addr = o->bind,
       .port = (guint16)o->http_port,
       .live_dir = app->live_dir,
+      .shows_dir = app->shows_dir,
       .web_dir = TOURCAST_WEB_DIR,
       .loop = app->loop,
       /* WebSockets plus a margin for page, playlist and segment requests. */
@@ -462,7 +523,10 @@ static gboolean app_start(app_t *app, GError **err) {
   http_server_callbacks_t hcb = {
       .healthz_json = healthz_json, .metrics_text = metrics_text, .api = api_body};
   app->http = http_server_new(&hc, &hcb, app, err);
-  return app->http != NULL;
+  if (app->http == NULL)
+    return FALSE;
+  app->show_timer = g_timeout_add_seconds(1, on_show_tick, app);
+  return TRUE;
 }
 
 /* Stops ingest first, then gives the pipeline up to two seconds to close and
@@ -470,7 +534,11 @@ static gboolean app_start(app_t *app, GError **err) {
 static void app_stop(app_t *app) {
   rtmp_server_free(app->rtmp);
   app->rtmp = NULL;
+  if (app->show_timer)
+    g_source_remove(app->show_timer);
   if (app->pipeline != NULL) {
+    /* Mid-show: the last segment is listed, the archive stays open. */
+    pipeline_finish(app->pipeline, FALSE);
     gint64 deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
     while (pipeline_busy(app->pipeline) && g_get_monotonic_time() < deadline) {
       if (!g_main_context_iteration(NULL, FALSE))
@@ -483,6 +551,7 @@ static void app_stop(app_t *app) {
   pipeline_free(app->pipeline);
   overlay_free(app->overlay);
   g_free(app->live_dir);
+  g_free(app->shows_dir);
 }
 
 /* Every viewer holds a socket and, while downloading, a file: take all the

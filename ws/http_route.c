@@ -114,25 +114,47 @@ static void set_name(http_route_t *out, const char *name) {
   memcpy(out->name, name, n + 1);
 }
 
-/* "ID/events" or "ID/orders.csv" after /api/shows/: ID is 1..ID_MAX in
- * plain decimal (no sign, no leading zero). */
-static http_route_kind_t parse_show_route(const char *src, const char *end, http_route_t *out) {
+/* A show id at the start of [src, end): 1..ID_MAX in plain decimal (no sign,
+ * no leading zero). Returns the first byte after it, or NULL. */
+static const char *parse_id(const char *src, const char *end, long long *id) {
   const char *p = src;
-  long long id = 0;
+  *id = 0;
   if (p < end && *p == '0')
-    return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+    return NULL;
   while (p < end && *p >= '0' && *p <= '9') {
-    if (id > (HTTP_ROUTE_ID_MAX - (*p - '0')) / 10)
-      return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
-    id = id * 10 + (*p++ - '0');
+    if (*id > (HTTP_ROUTE_ID_MAX - (*p - '0')) / 10)
+      return NULL;
+    *id = *id * 10 + (*p++ - '0');
   }
-  if (p == src)
+  return p == src ? NULL : p;
+}
+
+/* "ID/events" or "ID/orders.csv" after /api/shows/. */
+static http_route_kind_t parse_show_route(const char *src, const char *end, http_route_t *out) {
+  long long id = 0;
+  const char *p = parse_id(src, end, &id);
+  if (p == NULL)
     return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
   out->show_id = id;
   if (equals(p, end, "/events"))
     return finish(out, HTTP_ROUTE_API_EVENTS, TYPE_JSON_API);
   if (equals(p, end, "/orders.csv"))
     return finish(out, HTTP_ROUTE_API_ORDERS_CSV, "text/csv; charset=utf-8");
+  out->show_id = 0;
+  return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+}
+
+/* "ID/index.m3u8" or "ID/NAME.ts" after /shows/: an archived show. */
+static http_route_kind_t parse_archive_route(const char *src, const char *end, http_route_t *out) {
+  long long id = 0;
+  const char *p = parse_id(src, end, &id);
+  if (p == NULL || p >= end || *p != '/' || !take_name(p + 1, end, out))
+    return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+  out->show_id = id;
+  if (strcmp(out->name, "index.m3u8") == 0)
+    return finish(out, HTTP_ROUTE_SHOW_PLAYLIST, TYPE_M3U8);
+  if (has_suffix(out->name, ".ts"))
+    return finish(out, HTTP_ROUTE_SHOW_SEGMENT, TYPE_TS);
   out->show_id = 0;
   return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
 }
@@ -190,6 +212,8 @@ http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *o
     return finish(out, HTTP_ROUTE_API_SHOWS, TYPE_JSON_API);
   if (has_prefix(src, end, "/api/shows/"))
     return parse_show_route(src + strlen("/api/shows/"), end, out);
+  if (has_prefix(src, end, "/shows/"))
+    return parse_archive_route(src + strlen("/shows/"), end, out);
   if (has_prefix(src, end, "/web/")) {
     if (!take_name(src + strlen("/web/"), end, out))
       return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
@@ -234,6 +258,10 @@ const char *http_route_kind_name(http_route_kind_t kind) {
       return "api-orders-csv";
     case HTTP_ROUTE_METRICS:
       return "metrics";
+    case HTTP_ROUTE_SHOW_PLAYLIST:
+      return "show-playlist";
+    case HTTP_ROUTE_SHOW_SEGMENT:
+      return "show-segment";
   }
   return "unknown";
 }

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Longest file name accepted under /web/ and /live/ (bytes, without NUL). */
+/* Longest file name accepted under /web/, /live/ and /shows/ID/ (bytes, without NUL). */
 #define HTTP_ROUTE_NAME_MAX 64
 /* Longest path (query string excluded) the parser looks at; longer is rejected. */
 #define HTTP_ROUTE_PATH_MAX 1024
@@ -28,6 +28,8 @@ typedef enum {
   HTTP_ROUTE_API_SHOWS,      /* "/api/shows" */
   HTTP_ROUTE_API_EVENTS,     /* "/api/shows/ID/events", id in show_id */
   HTTP_ROUTE_API_ORDERS_CSV, /* "/api/shows/ID/orders.csv" (leader token), id in show_id */
+  HTTP_ROUTE_SHOW_PLAYLIST,  /* "/shows/ID/index.m3u8": an archived show, id in show_id */
+  HTTP_ROUTE_SHOW_SEGMENT,   /* "/shows/ID/NAME.ts": its segments, id in show_id */
 } http_route_kind_t;
 
 typedef struct {
@@ -42,7 +44,8 @@ typedef struct {
   /* The path is under /live/, even when rejected or not found: answers there
    * carry CORS so that players on other origins can read the error. */
   bool under_live;
-  /* The show id of the /api/shows/ID/... routes: 1..HTTP_ROUTE_ID_MAX. */
+  /* The show id of the /api/shows/ID/... and /shows/ID/... routes:
+   * 1..HTTP_ROUTE_ID_MAX. */
   long long show_id;
 } http_route_t;
 

@@ -38,8 +38,10 @@ typedef struct {
   const char *bind_addr;
   guint16 port;
   const char *live_dir; /* served under /live/ */
-  const char *web_dir;  /* index.html for /, leader.html for /leader, /web/NAME */
-  GMainLoop *loop;      /* the control loop; borrowed, must outlive the server */
+  /* Archived shows: shows_dir/ID/ served under /shows/ID/. NULL: 404. */
+  const char *shows_dir;
+  const char *web_dir; /* index.html for /, leader.html for /leader, /web/NAME */
+  GMainLoop *loop;     /* the control loop; borrowed, must outlive the server */
   /* Most connections open at once (HTTP and, later, WebSocket); beyond it new
    * connections wait in the listen backlog. 0: the default, 1000. Lowered
    * if RLIMIT_NOFILE cannot hold it. */

@@ -379,6 +379,21 @@ static gboolean begin_show(room_t *r, const char *title, GError **err) {
   return TRUE;
 }
 
+/* Ends `show` for everyone, and tells the wiring (the media output ends too). */
+static gboolean end_show(room_t *r, gint64 show, GError **err) {
+  room_orders_flush(r); /* orders already sent belong to this show */
+  if (!store_show_end(r->store, show, room_now_stream_ms(r), unix_ms(), err))
+    return FALSE;
+  r->publisher_live = FALSE;
+  show_cache_drop(r);
+  json_t *j = store_show_json(r->store, show);
+  room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", j ? j : json_null()),
+                      FALSE);
+  if (r->cfg.show_ended != NULL)
+    r->cfg.show_ended(r->cfg.clock_user, show);
+  return TRUE;
+}
+
 static void on_show(room_t *r, session_t *s, const proto_msg_t *m) {
   GError *err = NULL;
   if (m->type == PROTO_SHOW_BEGIN) {
@@ -389,15 +404,8 @@ static void on_show(room_t *r, session_t *s, const proto_msg_t *m) {
   gint64 show = need_show(r, s, m);
   if (show == 0)
     return;
-  room_orders_flush(r); /* orders already sent belong to this show */
-  if (!store_show_end(r->store, show, room_now_stream_ms(r), unix_ms(), &err)) {
+  if (!end_show(r, show, &err))
     store_failed(r, s, m, err);
-    return;
-  }
-  show_cache_drop(r);
-  json_t *j = store_show_json(r->store, show);
-  room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", j ? j : json_null()),
-                      FALSE);
 }
 
 /* ---- dispatch ---- */
@@ -567,6 +575,10 @@ ws_endpoint_t *room_endpoint(room_t *r) {
 }
 
 void room_publisher(room_t *r, gboolean live) {
+  room_publisher_at(r, live, room_now_stream_ms(r));
+}
+
+void room_publisher_at(room_t *r, gboolean live, gint64 stream_ms) {
   GError *err = NULL;
   if (live && !begin_show(r, NULL, &err)) {
     g_message("cannot begin a show: %s", err->message);
@@ -574,9 +586,31 @@ void room_publisher(room_t *r, gboolean live) {
   }
   gint64 show = store_show_current(r->store);
   if (show != 0 && live != r->publisher_live)
-    store_event_add(r->store, show, live ? "publisher.resume" : "publisher.drop",
-                    room_now_stream_ms(r), unix_ms(), NULL, NULL);
+    store_event_add(r->store, show, live ? "publisher.resume" : "publisher.drop", stream_ms,
+                    unix_ms(), NULL, NULL);
   r->publisher_live = live;
+}
+
+gint64 room_show_ensure(room_t *r) {
+  GError *err = NULL;
+  if (!begin_show(r, NULL, &err)) {
+    g_message("cannot begin a show: %s", err->message);
+    g_clear_error(&err);
+  }
+  return store_show_current(r->store);
+}
+
+gboolean room_show_end(room_t *r) {
+  gint64 show = store_show_current(r->store);
+  GError *err = NULL;
+  if (show == 0)
+    return FALSE;
+  if (!end_show(r, show, &err)) {
+    g_message("cannot end show %" G_GINT64_FORMAT ": %s", show, err->message);
+    g_clear_error(&err);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 void room_test_open(room_t *r, ws_conn_id_t id) {

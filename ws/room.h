@@ -26,6 +26,9 @@ typedef struct {
    * first) and the wall clock of stream_ms 0 (-1 unknown). */
   gint64 (*stream_ms)(void *user);
   gint64 (*epoch_unix_ms)(void *user);
+  /* Called after a show ended (the leader's show.end or room_show_end()),
+   * with clock_user. May be NULL. */
+  void (*show_ended)(void *user, gint64 show_id);
   void *clock_user;
 } room_config_t;
 
@@ -52,6 +55,15 @@ ws_endpoint_t *room_endpoint(room_t *room);
 /* The publisher went live (TRUE) or away (FALSE): begins a show when none is
  * open, and records publisher.resume / publisher.drop on its timeline. */
 void room_publisher(room_t *room, gboolean live);
+/* The same, with the event stamped at `stream_ms` (the frame where the
+ * output switched between the publisher and the slate). */
+void room_publisher_at(room_t *room, gboolean live, gint64 stream_ms);
+/* The open show's id, beginning one (titled as configured) if none is open;
+ * 0 if one cannot be begun. Records no event. */
+gint64 room_show_ensure(room_t *room);
+/* Ends the open show as the leader's show.end does (e.g. no publisher for too
+ * long). FALSE if none was open or the store failed. */
+gboolean room_show_end(room_t *room);
 
 /* TRUE if `token` is the leader token (compared in constant time). */
 gboolean room_leader_token_ok(room_t *room, const char *token);
