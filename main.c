@@ -306,6 +306,28 @@ static char *metrics_text(void *user) {
               (double)ps.frames_out);
   prom_metric(s, "tourcast_hls_segments_total", "counter", "Segments added to the live playlist.",
               NULL, (double)ps.segments);
+  prom_metric(s, "tourcast_output_on_air", "gauge", "1 while a show's output runs.", NULL,
+              ps.on_air);
+  prom_metric(s, "tourcast_output_live", "gauge",
+              "1 while the output shows the publisher, 0 on the standby slate.", NULL,
+              ps.feed_live);
+  prom_metric(s, "tourcast_output_slate_frames", "gauge",
+              "Standby slate frames sent in this show's output.", NULL, (double)ps.frames_slate);
+  prom_metric(s, "tourcast_output_restarts_total", "counter",
+              "Outputs started after the first (encoder restarts).", NULL,
+              (double)ps.output_restarts);
+  prom_metric(s, "tourcast_publisher_input_kbps", "gauge",
+              "Publisher's FLV bitrate over the last second.", NULL, ps.input_kbps);
+  prom_metric(s, "tourcast_publisher_input_fps", "gauge",
+              "Publisher's video frames over the last second.", NULL, ps.input_fps);
+  prom_metric(s, "tourcast_publisher_frames_dropped", "gauge",
+              "Live frames dropped in this show: the publisher ran ahead of the output.", NULL,
+              (double)ps.frames_dropped);
+  prom_metric(s, "tourcast_publisher_frames_late", "gauge",
+              "Output ticks in this show with no new live frame (the last one repeated).", NULL,
+              (double)ps.frames_late);
+  prom_metric(s, "tourcast_publisher_reconnects", "gauge",
+              "Publishes after the first in this show.", NULL, (double)ps.reconnects);
   double n = ps.latency_count ? (double)ps.latency_count : 1.0;
   g_string_append(s, "# HELP tourcast_hls_added_latency_ms From a frame's arrival over RTMP to "
                      "the playlist listing its segment, for the first and last frame of a "
