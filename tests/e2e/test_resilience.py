@@ -180,6 +180,18 @@ class ResilienceTest(unittest.TestCase):
         self.assertTrue(all(b > a for a, b in zip(apts, apts[1:])), "audio timestamps go back")
         self.assertAlmostEqual(apts[-1] - apts[0], pts[-1] - pts[0], delta=0.3)
 
+        # scripts/export-show.sh: one MP4, starting at 0, as long as the show.
+        mp4 = os.path.join(self.tmp, "show.mp4")
+        subprocess.run([os.path.join(h.SOURCE_DIR, "scripts", "export-show.sh"), "-d",
+                        self.server.data, "1", mp4], check=True, capture_output=True)
+        fmt = h.ffprobe_json(mp4, "-show_entries", "format=duration,start_time")["format"]
+        self.assertAlmostEqual(float(fmt["duration"]), dur, delta=0.2)
+        self.assertLess(abs(float(fmt["start_time"])), 0.05)
+        mp4_pts = [float(f["pts_time"]) for f in h.ffprobe_json(
+            mp4, "-select_streams", "v", "-show_entries", "frame=pts_time")["frames"]]
+        self.assertEqual(len(mp4_pts), len(pts))
+        self.assertTrue(all(b > a for a, b in zip(mp4_pts, mp4_pts[1:])))
+
         # Pixels: the slate in the gap, the phone before and after it. The
         # band's left edge is away from the text and the overlay card.
         band = (8, OUT_H // 2 - 20, 64, 40)
