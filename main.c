@@ -19,6 +19,7 @@
 #include "overlay/overlay.h"
 #include "stream/archive.h"
 #include "stream/pipeline.h"
+#include "stream/restream.h"
 #include "stream/rtmp_server.h"
 #include "ws/http_server.h"
 #include "ws/prom.h"
@@ -47,6 +48,7 @@ typedef struct {
   GMainLoop *loop;
   overlay_t *overlay;
   pipeline_t *pipeline;
+  restream_t *restream;
   rtmp_server_t *rtmp;
   http_server_t *http;
   store_t *store;
@@ -277,6 +279,34 @@ static char *healthz_json(void *user) {
                          MAX(pipeline_stream_ms(app->pipeline), 0));
 }
 
+/* One series per --restream target, labelled by its position (URLs carry
+ * stream keys: they never go into metrics). */
+static void restream_metrics(restream_t *rs, GString *s) {
+  GArray *info = restream_info(rs);
+  g_string_append(s, "# HELP tourcast_restream_live 1 while the target receives the output; "
+                     "0 while connecting or retrying.\n# TYPE tourcast_restream_live gauge\n");
+  for (guint i = 0; i < info->len; i++) {
+    const restream_target_info_t *t = &g_array_index(info, restream_target_info_t, i);
+    g_string_append_printf(s, "tourcast_restream_live{target=\"%u\",state=\"%s\"} %d\n", i,
+                           restream_state_name(t->state), t->state == RESTREAM_LIVE);
+  }
+  g_string_append(s, "# HELP tourcast_restream_failures_total Connections to the target that "
+                     "failed.\n# TYPE tourcast_restream_failures_total counter\n");
+  for (guint i = 0; i < info->len; i++) {
+    const restream_target_info_t *t = &g_array_index(info, restream_target_info_t, i);
+    g_string_append_printf(s, "tourcast_restream_failures_total{target=\"%u\"} %u\n", i,
+                           t->failures);
+  }
+  g_string_append(s, "# HELP tourcast_restream_bytes Media bytes sent on the target's current "
+                     "connection.\n# TYPE tourcast_restream_bytes gauge\n");
+  for (guint i = 0; i < info->len; i++) {
+    const restream_target_info_t *t = &g_array_index(info, restream_target_info_t, i);
+    g_string_append_printf(s, "tourcast_restream_bytes{target=\"%u\"} %" G_GUINT64_FORMAT "\n", i,
+                           t->bytes_sent);
+  }
+  restream_info_free(info);
+}
+
 static char *metrics_text(void *user) {
   app_t *app = user;
   rtmp_server_stats_t rs;
@@ -342,6 +372,7 @@ static char *metrics_text(void *user) {
       "tourcast_hls_added_latency_ms{frame=\"last\",stat=\"mean\"} %.1f\n",
       ps.latency_first_ms, ps.latency_first_max_ms, ps.latency_first_sum_ms / n, ps.latency_last_ms,
       ps.latency_last_max_ms, ps.latency_last_sum_ms / n);
+  restream_metrics(app->restream, s);
   room_metrics(app->room, s);
   return g_string_free(s, FALSE);
 }
@@ -475,9 +506,13 @@ static gboolean app_start(app_t *app, GError **err) {
                 app->shows_dir);
     return FALSE;
   }
-  if (o->restream != NULL)
-    g_warning("--restream is accepted but not pushed yet: restreaming arrives with the "
-              "resilience work (issue 5)");
+  app->restream = restream_new();
+  for (char **u = o->restream; u != NULL && *u != NULL; u++) {
+    if (!restream_add(app->restream, *u, err)) {
+      g_prefix_error(err, "--restream %s: ", *u);
+      return FALSE;
+    }
+  }
 
   app->overlay = overlay_new(o->width, o->height);
   overlay_card_t card = {.title = o->title, .product_line = "今日推荐：阳山水蜜桃 ¥12.80/斤"};
@@ -496,6 +531,7 @@ static gboolean app_start(app_t *app, GError **err) {
       .shows_dir = app->shows_dir,
       .feed_changed = on_feed_changed,
       .user = app,
+      .restream = app->restream,
   };
   app->pipeline = pipeline_new(&pc, err);
   if (app->pipeline == NULL)
@@ -571,6 +607,7 @@ static void app_stop(app_t *app) {
   room_free(app->room);
   store_free(app->store);
   pipeline_free(app->pipeline);
+  restream_free(app->restream); /* after the pipeline: it pushes into the targets */
   overlay_free(app->overlay);
   g_free(app->live_dir);
   g_free(app->shows_dir);

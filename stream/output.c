@@ -125,6 +125,34 @@ static GstPadProbeReturn clock_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
   return GST_PAD_PROBE_OK;
 }
 
+/* Encoder side, every encoded buffer: handed on (with its caps) for the
+ * restream, which never blocks. */
+static GstPadProbeReturn encoded_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user) {
+  output_t *o = user;
+  gboolean video = GST_PAD_PARENT(pad) == o->el.vout;
+  /* Encoders may shift their timestamps (x264enc adds 1000 hours so that
+   * DTS never goes negative) and say so in the segment: hand on running
+   * times, which both streams share. */
+  GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+  if (ev == NULL)
+    return GST_PAD_PROBE_OK;
+  const GstSegment *seg = NULL;
+  gst_event_parse_segment(ev, &seg);
+  GstBuffer *buf = gst_buffer_copy(GST_PAD_PROBE_INFO_BUFFER(info)); /* memory shared */
+  GST_BUFFER_PTS(buf) = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  if (GST_BUFFER_DTS_IS_VALID(buf))
+    GST_BUFFER_DTS(buf) = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_DTS(buf));
+  gst_event_unref(ev);
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  GstSample *s = gst_sample_new(buf, caps, NULL, NULL);
+  o->prm.encoded(o->prm.encoded_user, video, s);
+  gst_sample_unref(s);
+  gst_buffer_unref(buf);
+  if (caps)
+    gst_caps_unref(caps);
+  return GST_PAD_PROBE_OK;
+}
+
 /* ---- the feed (its streaming threads) ---- */
 
 void output_feed_open(output_t *o) {
@@ -470,6 +498,11 @@ output_t *output_new(const output_params_t *prm, const output_callbacks_t *cb, G
   gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                     clock_probe, o, NULL);
   gst_object_unref(pad);
+  for (int i = 0; i < 2 && prm->encoded != NULL; i++) {
+    pad = gst_element_get_static_pad(i == 0 ? o->el.vout : o->el.aout, "src");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, encoded_probe, o, NULL);
+    gst_object_unref(pad);
+  }
   GstBus *bus = gst_element_get_bus(o->el.pipe);
   o->bus_watch = gst_bus_add_watch(bus, on_bus_message, o);
   gst_object_unref(bus);

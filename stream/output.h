@@ -53,6 +53,11 @@ typedef struct {
   _Atomic gint64 *clock_ms;
   _Atomic gint64 *epoch_unix_ms;
   _Atomic guint64 *frames_out;
+  /* Streaming threads: every encoded sample (video: H.264 access units;
+   * audio: AAC frames) with its caps, borrowed; for the restream. May be
+   * NULL. Must not block. */
+  void (*encoded)(void *user, gboolean video, GstSample *sample);
+  void *encoded_user;
 } output_params_t;
 
 typedef struct {

@@ -106,6 +106,8 @@ gboolean output_build(const output_build_params_t *bp, output_elements_t *out, G
   out->pipe = pipe;
   out->vsrc = video[0];
   out->asrc = audio[0];
+  out->vout = parse;
+  out->aout = audio[2];
   return TRUE;
 
 missing:

@@ -20,6 +20,7 @@
 #include "stream/output.h"
 #include "stream/output_build.h"
 #include "stream/pipeline_build.h"
+#include "stream/restream.h"
 
 GST_DEBUG_CATEGORY_STATIC(pipeline_debug);
 #define GST_CAT_DEFAULT pipeline_debug
@@ -221,6 +222,11 @@ static void run_on_done(void *user, output_t *o, gboolean failed) {
   g_thread_pool_push(p->teardown_runs, r, NULL);
 }
 
+/* Output streaming threads: encoded samples go to the restream targets. */
+static void on_encoded(void *user, gboolean video, GstSample *sample) {
+  restream_push(user, video, sample);
+}
+
 static run_t *run_start(pipeline_t *p, gint64 show_id, GError **err) {
   run_t *r = g_new0(run_t, 1);
   r->owner = p;
@@ -251,6 +257,8 @@ static run_t *run_start(pipeline_t *p, gint64 show_id, GError **err) {
       .clock_ms = &r->clock_ms,
       .epoch_unix_ms = &r->epoch_unix_ms,
       .frames_out = &r->frames_out,
+      .encoded = p->cfg.restream ? on_encoded : NULL,
+      .encoded_user = p->cfg.restream,
   };
   output_callbacks_t cb = {run_on_segment, run_on_feed_changed, run_on_done, r};
   r->out = output_new(&prm, &cb, err);

@@ -42,6 +42,9 @@ typedef struct {
    * back (FALSE), at the frame of `stream_ms`. May be NULL. */
   void (*feed_changed)(void *user, gboolean live, gint64 stream_ms);
   void *user;
+  /* Where the overlaid output is also pushed (see restream.h); borrowed,
+   * must outlive the pipeline. NULL: nowhere. */
+  struct restream *restream;
 } pipeline_config_t;
 
 typedef struct {

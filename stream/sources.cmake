@@ -9,6 +9,7 @@ set(STREAM_SOURCES
   ${CMAKE_SOURCE_DIR}/stream/slate.c
   ${CMAKE_SOURCE_DIR}/stream/output.c
   ${CMAKE_SOURCE_DIR}/stream/output_build.c
+  ${CMAKE_SOURCE_DIR}/stream/restream.c
   ${CMAKE_SOURCE_DIR}/stream/pipeline.c
   ${CMAKE_SOURCE_DIR}/stream/pipeline_build.c
 )

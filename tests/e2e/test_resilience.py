@@ -11,6 +11,10 @@ Through the real binary with real publishers (ffmpeg over RTMP):
   segments keep coming at the segment cadence.
 - a publisher that stalls (connection open, no media) gives way to the slate
   within 2 s, and a phone reconnecting with the same key replaces it.
+- --restream to a local receiver (a second tourcast; ffmpeg -listen trips a
+  GStreamer critical in rtmp2sink's AMF parser) that is killed and restarted
+  mid-show: the live HLS never misses a segment, the target shows
+  as retrying, and the restream resumes to the new receiver.
 """
 import asyncio
 import json
@@ -45,7 +49,10 @@ class LiveFollower(threading.Thread):
 
     def run(self):
         while not self.stop_flag.is_set():
-            status, _, body = self.server.get("/live/index.m3u8")
+            try:
+                status, _, body = self.server.get("/live/index.m3u8")
+            except OSError:
+                status = 0
             if status == 200:
                 segs, tags = h.parse_playlist(body.decode())
                 self.sequences.append((int(tags.get("EXT-X-MEDIA-SEQUENCE", "0")),
@@ -254,6 +261,66 @@ class ResilienceTest(unittest.TestCase):
             os.killpg(stalled.pid, signal.SIGKILL)
             stalled.wait()
             stalled.stdin.close()
+
+
+    def test_restream_receiver_restarts(self):
+        clip = h.make_clip("-d", "40", "-s", "720x1280", "-r", "30")
+        rx_port = h.free_port()
+        self.server.stop()
+        url = f"rtmp://127.0.0.1:{rx_port}/live/restreamkey"
+        self.server = h.Server("--segment-ms", "1000", "--restream", url, token=TOKEN)
+
+        def receiver():
+            """Another tourcast, always on rx_port, so it comes back where the
+            target points (Server takes the HTTP port, then the RTMP port)."""
+            ports = iter([h.free_port(), rx_port])
+            orig = h.free_port
+            h.free_port = lambda: next(ports)
+            try:
+                return h.Server(key="restreamkey")
+            finally:
+                h.free_port = orig
+
+        def rx_segments(rx):
+            return rx.metrics().get("tourcast_hls_segments_total", 0)
+
+        def target_state():
+            m = self.server.metrics()
+            return {k: v for k, v in m.items() if k.startswith("tourcast_restream_live")}
+
+        first = receiver()
+        follower = LiveFollower(self.server)
+        follower.start()
+        phone = publisher(self.server, clip)
+        try:
+            h.wait_until(lambda: rx_segments(first) >= 3, 30, "the first receiver gets media")
+            first.proc.kill()
+            first.proc.wait()
+            first.log.close()
+            h.wait_until(lambda: any("retrying" in k for k in target_state()), 10,
+                         "the target shows as retrying")
+            time.sleep(3)
+            second = receiver()
+            h.wait_until(lambda: rx_segments(second) >= 3, 40, "the restream resumes")
+            h.wait_until(lambda: any('state="live"' in k and v == 1.0
+                                     for k, v in target_state().items()), 10, "live again")
+            failures = self.server.metrics()['tourcast_restream_failures_total{target="0"}']
+            self.assertGreaterEqual(failures, 1)
+            self.assertTrue(second.health()["publisher_live"])
+            self.assertEqual(second.stop(), 0)
+        finally:
+            kill(phone)
+        follower.stop_flag.set()
+        follower.join()
+        # The live HLS went on regardless: every segment, steady cadence.
+        names = sorted(follower.seen)
+        for seq, listed_names in follower.sequences:
+            self.assertEqual([int(n.split("-")[1][:5]) for n in listed_names],
+                             list(range(seq, seq + len(listed_names))))
+        nums = [int(n.split("-")[1][:5]) for n in names]
+        self.assertEqual(nums, list(range(nums[0], nums[0] + len(nums))), "a live segment missed")
+        times = [follower.seen[n][0] for n in names]
+        self.assertLess(max(b - a for a, b in zip(times, times[1:])), 2.5 * SEGMENT_S)
 
 
 if __name__ == "__main__":
