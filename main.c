@@ -5,6 +5,7 @@
  * pipeline, the pipeline and overlay to the HTTP server, and starts the loop.
  */
 #include <errno.h>
+#include <gio/gio.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -277,6 +278,44 @@ static char *healthz_json(void *user) {
                          "\"stream_ms\":%" G_GINT64_FORMAT "}\n",
                          TOURCAST_VERSION, rs.publishing ? "true" : "false",
                          MAX(pipeline_stream_ms(app->pipeline), 0));
+}
+
+/* The leader's restream.add / restream.remove. */
+static gboolean on_restream(void *user, gboolean add, const char *url, const char **why) {
+  app_t *app = user;
+  if (!add) {
+    *why = "not a restream target";
+    return restream_remove(app->restream, url);
+  }
+  GError *err = NULL;
+  if (restream_add(app->restream, url, &err))
+    return TRUE;
+  *why = err->code == G_IO_ERROR_EXISTS     ? "already a restream target"
+         : err->code == G_IO_ERROR_NO_SPACE ? "too many restream targets (8)"
+                                            : "url must be rtmp:// or rtmps://";
+  g_error_free(err);
+  return FALSE;
+}
+
+/* The leader's view of the stream: the phone's health and each target. */
+static json_t *stream_status(void *user) {
+  app_t *app = user;
+  pipeline_stats_t ps;
+  pipeline_get_stats(app->pipeline, &ps);
+  json_t *targets = json_array();
+  GArray *info = restream_info(app->restream);
+  for (guint i = 0; i < info->len; i++) {
+    const restream_target_info_t *t = &g_array_index(info, restream_target_info_t, i);
+    json_array_append_new(targets, json_pack("{s:s, s:s, s:i, s:s?}", "url", t->url, "state",
+                                             restream_state_name(t->state), "failures",
+                                             (int)t->failures, "error", t->last_error));
+  }
+  restream_info_free(info);
+  return json_pack("{s:{s:b, s:b, s:f, s:f, s:I, s:I, s:I}, s:o}", "publisher", "live", ps.live,
+                   "on_air_live", ps.feed_live, "input_kbps", ps.input_kbps, "input_fps",
+                   ps.input_fps, "frames_dropped", (json_int_t)ps.frames_dropped, "frames_late",
+                   (json_int_t)ps.frames_late, "reconnects", (json_int_t)ps.reconnects, "restream",
+                   targets);
 }
 
 /* One series per --restream target, labelled by its position (URLs carry
@@ -556,6 +595,8 @@ static gboolean app_start(app_t *app, GError **err) {
       .stream_ms = clock_stream_ms,
       .epoch_unix_ms = clock_epoch,
       .show_ended = on_show_ended,
+      .restream = on_restream,
+      .stream_status = stream_status,
       .clock_user = app,
   };
   app->room = room_new(&rc, app->store, err);

@@ -96,6 +96,13 @@ static gboolean on_tick(gpointer data) {
     room_broadcast_json(r, json_pack("{s:s, s:i}", "type", "viewers", "count", r->last_viewers),
                         FALSE);
   }
+  if (r->cfg.stream_status != NULL && r->stats.leaders > 0) {
+    json_t *st = r->cfg.stream_status(r->cfg.clock_user);
+    if (st != NULL) {
+      json_object_set_new(st, "type", json_string("stream"));
+      room_broadcast_json(r, st, TRUE);
+    }
+  }
   /* Once per show: the show's JSON counts its orders, too dear for a tick. */
   gint64 show = store_show_current(r->store);
   gint64 epoch = r->cfg.epoch_unix_ms ? r->cfg.epoch_unix_ms(r->cfg.clock_user) : -1;
@@ -149,6 +156,11 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
                         "pinned", id_or_null(r->pinned), "highlight", id_or_null(r->highlight),
                         "stream_ms", (json_int_t)room_now_stream_ms(r), "questions",
                         questions ? questions : json_array(), "viewers", r->stats.viewers);
+  if (s->role == ROLE_LEADER && r->cfg.stream_status != NULL) {
+    json_t *st = r->cfg.stream_status(r->cfg.clock_user);
+    if (st != NULL)
+      json_object_set_new(w, "stream", st);
+  }
   json_t *orders = NULL;
   if (show != 0)
     orders =
@@ -408,6 +420,22 @@ static void on_show(room_t *r, session_t *s, const proto_msg_t *m) {
     store_failed(r, s, m, err);
 }
 
+/* The leader changes where the show is pushed; the reply says whether it took. */
+static void on_restream(room_t *r, session_t *s, const proto_msg_t *m) {
+  gboolean add = m->type == PROTO_RESTREAM_ADD;
+  const char *why = "restreaming is not available";
+  if (r->cfg.restream == NULL ||
+      !r->cfg.restream(r->cfg.clock_user, add, m->u.restream.url, &why)) {
+    room_error(r, s->id, PROTO_ERR_INVALID, why, m->ref);
+    return;
+  }
+  json_t *ok = json_pack("{s:s, s:s}", "type", add ? "restream.added" : "restream.removed", "url",
+                         m->u.restream.url);
+  if (m->ref != NULL)
+    json_object_set_new(ok, "ref", json_string(m->ref));
+  room_send_json(r, s->id, ok);
+}
+
 /* ---- dispatch ---- */
 
 static void dispatch(room_t *r, session_t *s, const proto_msg_t *m) {
@@ -456,6 +484,10 @@ static void dispatch(room_t *r, session_t *s, const proto_msg_t *m) {
     case PROTO_SHOW_BEGIN:
     case PROTO_SHOW_END:
       on_show(r, s, m);
+      break;
+    case PROTO_RESTREAM_ADD:
+    case PROTO_RESTREAM_REMOVE:
+      on_restream(r, s, m);
       break;
     case PROTO_PING:
       room_send_json(

@@ -11,6 +11,7 @@
 #define TOURCAST_ROOM_H
 
 #include <glib.h>
+#include <jansson.h>
 
 #include "ws/store.h"
 #include "ws/ws_endpoint.h"
@@ -29,6 +30,13 @@ typedef struct {
   /* Called after a show ended (the leader's show.end or room_show_end()),
    * with clock_user. May be NULL. */
   void (*show_ended)(void *user, gint64 show_id);
+  /* The leader's restream.add (add TRUE) / restream.remove: returns FALSE
+   * with *why (static English text) when refused. May be NULL: refused. */
+  gboolean (*restream)(void *user, gboolean add, const char *url, const char **why);
+  /* The stream's health for the leader (publisher and restream targets), a
+   * new JSON object; in the leader's welcome as "stream" and sent to leaders
+   * once a second as {"type":"stream",...}. May be NULL. */
+  json_t *(*stream_status)(void *user);
   void *clock_user;
 } room_config_t;
 

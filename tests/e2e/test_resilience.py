@@ -103,6 +103,40 @@ def end_show(server):
     asyncio.run(go())
 
 
+def leader_restream(server, bogus):
+    """As the leader: the welcome's stream status lists the --restream target;
+    restream.add of a target that refuses is taken, shows as retrying in the
+    once-a-second "stream" update, and restream.remove takes it away."""
+    async def go():
+        ws = await websockets.connect(server.url("/ws").replace("http", "ws"),
+                                      subprotocols=["tourcast.v1"], open_timeout=30)
+
+        async def expect(pred, timeout=15):
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+                if pred(m):
+                    return m
+            raise AssertionError("no matching message")
+        await ws.send(json.dumps({"type": "hello", "role": "leader", "token": TOKEN}))
+        w = await expect(lambda m: m.get("type") == "welcome")
+        assert len(w["stream"]["restream"]) == 1, w["stream"]
+        await ws.send(json.dumps({"type": "restream.add", "url": bogus, "ref": "a1"}))
+        ok = await expect(lambda m: m.get("ref") == "a1")
+        assert ok["type"] == "restream.added", ok
+        await ws.send(json.dumps({"type": "restream.add", "url": bogus, "ref": "a2"}))
+        dup = await expect(lambda m: m.get("ref") == "a2")
+        assert dup["type"] == "error", dup
+        st = await expect(lambda m: m.get("type") == "stream" and any(
+            t["url"] == bogus and t["state"] == "retrying" for t in m["restream"]))
+        assert "input_kbps" in st["publisher"], st
+        await ws.send(json.dumps({"type": "restream.remove", "url": bogus, "ref": "r1"}))
+        gone = await expect(lambda m: m.get("ref") == "r1")
+        assert gone["type"] == "restream.removed", gone
+        await ws.close()
+    asyncio.run(go())
+
+
 def slate_like(rgb):
     """The slate's band is a flat dark blue-grey (0.2, 0.22, 0.26)."""
     r, g, b = rgb
@@ -293,6 +327,8 @@ class ResilienceTest(unittest.TestCase):
         follower.start()
         phone = publisher(self.server, clip)
         try:
+            # A second target that refuses: added and removed by the leader.
+            leader_restream(self.server, f"rtmp://127.0.0.1:{h.free_port()}/live/nobody")
             h.wait_until(lambda: rx_segments(first) >= 3, 30, "the first receiver gets media")
             first.proc.kill()
             first.proc.wait()
