@@ -19,7 +19,8 @@
 GST_DEBUG_CATEGORY_STATIC(output_debug);
 #define GST_CAT_DEFAULT output_debug
 
-#define QUEUE_MAX 15          /* live frames waiting: half a second at 30 fps */
+#define QUEUE_MAX 30          /* live frames waiting: a second at 30 fps */
+#define START_WAIT_MS 5000    /* a new output waits this long for its first live frame */
 #define AUDIO_PREBUFFER_MS 60 /* audio held back after an underrun, against jitter */
 #define AUDIO_MAX_MS 400      /* more than this queued: drop the excess (drift) */
 #define LIVE_MAP_RING 512     /* output pts -> RTMP timestamp of recent live frames */
@@ -341,8 +342,9 @@ static gpointer pacer_main(gpointer data) {
   while (!o->stopping) {
     gint64 now = g_get_monotonic_time();
     if (start_us < 0) {
-      /* The show starts on the first live frame, or the slate after stall_ms. */
-      gint64 give_up = created + (gint64)o->prm.stall_ms * 1000;
+      /* The show starts on the first live frame (a decoder may take a while
+       * to warm up), or with the slate after START_WAIT_MS. */
+      gint64 give_up = created + (gint64)START_WAIT_MS * 1000;
       if (g_queue_is_empty(&o->frames) && now < give_up) {
         g_cond_wait_until(&o->cond, &o->lock, MIN(give_up, now + 50 * 1000));
         continue;

@@ -68,7 +68,7 @@ typedef struct {
 } output_stats_t;
 
 /* Builds and starts the output (PLAYING). The first frame goes out when the
- * first live frame arrives, or after stall_ms with the slate. */
+ * first live frame arrives, or after 5 s with the slate. */
 output_t *output_new(const output_params_t *prm, const output_callbacks_t *cb, GError **err);
 /* Any thread; blocks until the pipeline is down. NULL is a no-op. */
 void output_free(output_t *o);
