@@ -24,7 +24,7 @@ GST_DEBUG_CATEGORY_STATIC(output_debug);
 #define AUDIO_PREBUFFER_MS 60 /* audio held back after an underrun, against jitter */
 #define AUDIO_MAX_MS 400      /* more than this queued: drop the excess (drift) */
 #define LIVE_MAP_RING 512     /* output pts -> RTMP timestamp of recent live frames */
-#define AUDIO_FRAME_BYTES (OUTPUT_AUDIO_CHANNELS * 4)
+#define AUDIO_FRAME_BYTES (OUTPUT_AUDIO_CHANNELS * 2) /* S16LE */
 
 typedef struct {
   guint64 out_pts;
@@ -234,7 +234,7 @@ static GstBuffer *take_audio(output_t *o, gsize bytes, gboolean live) {
     gst_adapter_copy(o->audio, map.data, 0, take);
     gst_adapter_flush(o->audio, take);
   }
-  memset(map.data + take, 0, bytes - take); /* F32 silence is all-zero bytes */
+  memset(map.data + take, 0, bytes - take); /* silence */
   gst_buffer_unmap(out, &map);
   if (o->audio_primed && take < bytes && live)
     o->audio_primed = FALSE; /* underrun: hold back a little again */

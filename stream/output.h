@@ -2,7 +2,7 @@
  *
  *   pacer thread ─I420─▶ appsrc ! x264enc ! h264parse ──▶ mpegtsmux ! multifilesink
  *     (one frame per tick,                                ▲   (live/sRUN-NNNNN.ts)
- *      overlay blended)  ─F32─▶ appsrc ! avenc_aac ! aacparse
+ *      overlay blended)  ─S16─▶ appsrc ! voaacenc ! aacparse
  *
  * The pacer ticks at the output frame rate on the monotonic clock and sends
  * one frame (and the audio of that frame's duration) per tick: the newest
@@ -80,7 +80,7 @@ void output_finish(output_t *o);
  * dropped). */
 void output_feed_open(output_t *o);
 /* Streaming threads of the feed: a decoded frame (I420, output size) or audio
- * (F32LE interleaved, OUTPUT_AUDIO_RATE, OUTPUT_AUDIO_CHANNELS). The sample
+ * (S16LE interleaved, OUTPUT_AUDIO_RATE, OUTPUT_AUDIO_CHANNELS). The sample
  * is borrowed. */
 void output_feed_video(output_t *o, GstSample *sample);
 void output_feed_audio(output_t *o, GstSample *sample);

@@ -14,7 +14,7 @@ typedef struct {
 typedef struct {
   GstElement *pipe;
   GstElement *vsrc; /* I420 frames at the output size and rate */
-  GstElement *asrc; /* F32LE interleaved audio */
+  GstElement *asrc; /* S16LE interleaved audio */
   GstElement *vout; /* its src pad carries the encoded H.264 */
   GstElement *aout; /* its src pad carries the encoded AAC */
 } output_elements_t;

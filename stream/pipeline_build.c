@@ -103,7 +103,7 @@ static void link_audio(GstElement *pipe, GstPad *pad, const session_build_params
     g_message("publisher sends audio that is not AAC: dropping the audio");
 
   GstCaps *out = gst_caps_new_simple(
-      "audio/x-raw", "format", G_TYPE_STRING, "F32LE", "layout", G_TYPE_STRING, "interleaved",
+      "audio/x-raw", "format", G_TYPE_STRING, "S16LE", "layout", G_TYPE_STRING, "interleaved",
       "rate", G_TYPE_INT, bp->audio_rate, "channels", G_TYPE_INT, bp->audio_channels, NULL);
   GstElement *aac_chain[] = {
       make_queue(NULL),
@@ -174,8 +174,8 @@ gboolean pipeline_build_session(const session_build_params_t *bp, session_elemen
    * to spare, and frame threads add a frame of latency each. The output
    * copies every frame into its own pool, so direct rendering is fine. */
   GstElement *dec = gst_element_factory_make(bp->h264_decoder, NULL);
-  if (dec && g_object_class_find_property(G_OBJECT_GET_CLASS(dec), "max-threads"))
-    g_object_set(dec, "max-threads", 1, NULL);
+  if (dec && g_object_class_find_property(G_OBJECT_GET_CLASS(dec), "direct-rendering"))
+    g_object_set(dec, "direct-rendering", FALSE, "max-threads", 1, NULL);
   /* videorate turns the phone's rate (25, 30, 60, variable) into ours by
    * its timestamps; the output pacer then only rides out network jitter. */
   GstElement *video[] = {
