@@ -19,7 +19,7 @@ bin=$build/tourcast
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 work=$(mktemp -d /tmp/tourcast-soak-XXXXXX)
 tc_pid="" pub=""
-trap '[ -n "$pub" ] && kill -9 $pub 2>/dev/null; [ -n "$tc_pid" ] && kill $tc_pid 2>/dev/null; rm -rf "$work"' EXIT
+trap '[ -n "$pub" ] && kill -9 $pub 2>/dev/null; [ -n "$tc_pid" ] && { kill $tc_pid; wait $tc_pid; } 2>/dev/null; rm -rf "$work"' EXIT
 http=$(free_port) rtmp=$(free_port)
 clip=$(scripts/fake-phone.sh -k -d 20 -s 720x1280 -r 30)
 "$bin" --data "$work/data" --bind 127.0.0.1 --http-port "$http" --rtmp-port "$rtmp" \
