@@ -42,6 +42,7 @@ typedef struct {
   gboolean version;
   gboolean print_layout;
   char *h264_decoder;
+  char *aac_decoder;
 } options_t;
 
 typedef struct {
@@ -106,6 +107,8 @@ static gboolean parse_options(int argc, char **argv, options_t *o, GError **err)
       {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL},
       {"h264-decoder", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->h264_decoder,
        "GStreamer H.264 decoder element (avdec_h264; openh264dec runs under valgrind)", "NAME"},
+      {"aac-decoder", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->aac_decoder,
+       "GStreamer AAC decoder element (avdec_aac; faad runs under valgrind)", "NAME"},
       {"print-layout", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o->print_layout,
        "Print the overlay layout for --width/--height and exit (for tests)", NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -162,6 +165,7 @@ static void options_clear(options_t *o) {
   g_free(o->bind);
   g_free(o->title);
   g_free(o->h264_decoder);
+  g_free(o->aac_decoder);
 }
 
 /* ---- secrets kept in the data dir ---- */
@@ -567,6 +571,7 @@ static gboolean app_start(app_t *app, GError **err) {
       .live_dir = app->live_dir,
       .overlay = app->overlay,
       .h264_decoder = o->h264_decoder,
+      .aac_decoder = o->aac_decoder,
       .shows_dir = app->shows_dir,
       .feed_changed = on_feed_changed,
       .user = app,

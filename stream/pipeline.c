@@ -89,12 +89,14 @@ static gboolean on_rate_tick(gpointer user);
 pipeline_t *pipeline_new(const pipeline_config_t *cfg, GError **err) {
   GST_DEBUG_CATEGORY_INIT(pipeline_debug, "tourcast-pipeline", 0, "tourcast media pipeline");
   const char *decoder = cfg->h264_decoder ? cfg->h264_decoder : "avdec_h264";
-  if (!pipeline_build_check_elements(decoder, err) || !output_build_check_elements(err))
+  const char *aac = cfg->aac_decoder ? cfg->aac_decoder : "avdec_aac";
+  if (!pipeline_build_check_elements(decoder, aac, err) || !output_build_check_elements(err))
     return NULL;
   pipeline_t *p = g_new0(pipeline_t, 1);
   p->cfg = *cfg;
   p->cfg.live_dir = g_strdup(cfg->live_dir);
   p->cfg.h264_decoder = g_strdup(decoder);
+  p->cfg.aac_decoder = g_strdup(aac);
   p->cfg.shows_dir = g_strdup(cfg->shows_dir);
   if (p->cfg.stall_ms == 0)
     p->cfg.stall_ms = 1500;
@@ -394,6 +396,7 @@ static session_t *session_new(pipeline_t *p, GError **err) {
       .session_id = s->id,
       .appsrc_max_bytes = APPSRC_MAX_BYTES,
       .h264_decoder = p->cfg.h264_decoder,
+      .aac_decoder = p->cfg.aac_decoder,
       .video_cb = &s->vcb,
       .audio_cb = &s->acb,
       .cb_user = s,
@@ -519,6 +522,7 @@ void pipeline_free(pipeline_t *p) {
   g_mutex_clear(&p->feed_lock);
   g_free((char *)p->cfg.live_dir);
   g_free((char *)p->cfg.h264_decoder);
+  g_free((char *)p->cfg.aac_decoder);
   g_free((char *)p->cfg.shows_dir);
   g_free(p);
 }

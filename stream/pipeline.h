@@ -32,6 +32,8 @@ typedef struct {
    * the pipeline: libavcodec pulls in libhwy, whose constructor uses an
    * instruction valgrind 3.19 cannot decode.) Copied. */
   const char *h264_decoder;
+  /* AAC decoder element; NULL: avdec_aac (faad for valgrind, same reason). */
+  const char *aac_decoder;
   /* Archive root: each show's segments and VOD playlist go to
    * shows_dir/ID/. NULL: no archive. Copied. */
   const char *shows_dir;

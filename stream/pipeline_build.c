@@ -11,8 +11,9 @@
 #include <gst/app/gstappsrc.h>
 
 static const char *const needed_factories[] = {
-    "appsrc",     "flvdemux", "queue",    "h264parse", "videoconvert", "videoscale",    "videorate",
-    "capsfilter", "appsink",  "aacparse", "avdec_aac", "audioconvert", "audioresample", "fakesink",
+    "appsrc",       "flvdemux",      "queue",      "h264parse", "videoconvert",
+    "videoscale",   "videorate",     "capsfilter", "appsink",   "aacparse",
+    "audioconvert", "audioresample", "fakesink",
 };
 
 static gboolean have_factory(const char *name, GError **err) {
@@ -26,11 +27,12 @@ static gboolean have_factory(const char *name, GError **err) {
   return TRUE;
 }
 
-gboolean pipeline_build_check_elements(const char *h264_decoder, GError **err) {
+gboolean pipeline_build_check_elements(const char *h264_decoder, const char *aac_decoder,
+                                       GError **err) {
   for (gsize i = 0; i < G_N_ELEMENTS(needed_factories); i++)
     if (!have_factory(needed_factories[i], err))
       return FALSE;
-  return have_factory(h264_decoder, err);
+  return have_factory(h264_decoder, err) && have_factory(aac_decoder, err);
 }
 
 /* A bounded queue: enough to ride out encoder latency, small enough that a
@@ -108,7 +110,7 @@ static void link_audio(GstElement *pipe, GstPad *pad, const session_build_params
   GstElement *aac_chain[] = {
       make_queue(NULL),
       gst_element_factory_make("aacparse", NULL),
-      gst_element_factory_make("avdec_aac", NULL),
+      gst_element_factory_make(bp->aac_decoder, NULL),
       gst_element_factory_make("audioconvert", NULL),
       gst_element_factory_make("audioresample", NULL),
       make_capsfilter(out),

@@ -17,6 +17,7 @@ typedef struct {
   guint session_id;
   guint appsrc_max_bytes;
   const char *h264_decoder; /* element factory name */
+  const char *aac_decoder;  /* element factory name */
   /* Set on the video and audio appsinks, with cb_user; borrowed, must
    * outlive the pipeline (so must these params: the demuxer's pad-added
    * handler reads them). */
@@ -31,7 +32,8 @@ typedef struct {
 } session_elements_t;
 
 /* TRUE when every element factory the pipeline uses is installed. */
-gboolean pipeline_build_check_elements(const char *h264_decoder, GError **err);
+gboolean pipeline_build_check_elements(const char *h264_decoder, const char *aac_decoder,
+                                       GError **err);
 
 /* Builds a session pipeline in the NULL state. The demuxer's pads are linked
  * as they appear (video to the decode chain and its appsink; AAC audio to

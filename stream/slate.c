@@ -18,7 +18,12 @@ static void draw(cairo_t *cr, int width, int height) {
   cairo_rectangle(cr, 0, (height - band_h) / 2, width, band_h);
   cairo_fill(cr);
 
-  PangoLayout *layout = pango_cairo_create_layout(cr);
+  /* A font map of our own, freed below: the thread-default one lives (and
+   * keeps fontconfig's caches) for the life of the process. */
+  PangoFontMap *fm = pango_cairo_font_map_new();
+  PangoContext *ctx = pango_font_map_create_context(fm);
+  pango_cairo_update_context(cr, ctx);
+  PangoLayout *layout = pango_layout_new(ctx);
   char *font = g_strdup_printf("Noto Sans CJK SC Bold %dpx", MAX(12, MIN(width, height) / 14));
   PangoFontDescription *desc = pango_font_description_from_string(font);
   pango_layout_set_font_description(layout, desc);
@@ -31,6 +36,8 @@ static void draw(cairo_t *cr, int width, int height) {
   pango_font_description_free(desc);
   g_free(font);
   g_object_unref(layout);
+  g_object_unref(ctx);
+  g_object_unref(fm);
 }
 
 GstBuffer *slate_render(int width, int height, GstVideoInfo *info, GError **err) {
