@@ -1,21 +1,26 @@
-/* pipeline.c — sessions of the media pipeline and the stream clock.
+/* pipeline.c — publish sessions feeding the show's long-lived output, and the stream clock.
  *
- * A session is one GstPipeline for one publish. This file owns its life on
- * the control loop (build, push, EOS, bus messages, playlist) and the three
- * meeting points with streaming threads: appsrc (bounded), the overlay draw
- * callback (takes a ref, never renders) and the stream clock (one atomic).
- * Teardown (set_state NULL, which waits for streaming threads) runs in a
+ * A session is one GstPipeline per publish that decodes into appsinks; a run
+ * is one output (output.c: pacer, encoders, segments) with the show's archive.
+ * This file owns both lives on the control loop, the handoff between them
+ * (a generation number under feed_lock, so frames of an old publisher never
+ * reach the output after a new one began), the playlists and the health
+ * figures. Teardown (set_state NULL waits for streaming threads) runs in a
  * worker thread so the loop never waits on media.
  */
 #include "stream/pipeline.h"
 
+#include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
-#include <gst/video/video.h>
 #include <stdatomic.h>
 
+#include "stream/archive.h"
 #include "stream/hls.h"
+#include "stream/output.h"
+#include "stream/output_build.h"
 #include "stream/pipeline_build.h"
+#include "stream/restream.h"
 
 GST_DEBUG_CATEGORY_STATIC(pipeline_debug);
 #define GST_CAT_DEFAULT pipeline_debug
@@ -23,155 +28,90 @@ GST_DEBUG_CATEGORY_STATIC(pipeline_debug);
 #define APPSRC_MAX_BYTES (4u * 1024 * 1024)
 #define PLAYLIST_WINDOW 6
 #define ARRIVAL_RING 2048 /* RTMP video frame arrivals kept for latency figures */
+#define DRAIN_MS 800      /* a gone publisher's decoded frames may play out this long */
 
 typedef struct {
   guint32 ts_ms;
   gint64 mono_us;
 } arrival_t;
 
-struct session {
+typedef struct session {
   pipeline_t *owner;
   guint id;
+  guint gen; /* feeds the output while it equals owner->feed_gen */
   session_elements_t el;
+  session_build_params_t bp;
+  GstAppSinkCallbacks vcb, acb;
   guint bus_watch;
-  gint64 base_ms;              /* stream_ms of this session's first frame */
-  _Atomic gint64 origin_rt;    /* running time of the first frame, -1 until seen */
-  _Atomic gboolean superseded; /* a newer session owns the stream clock */
-  GstSegment segment;          /* streaming thread only (clock probe) */
-  GstVideoInfo vinfo;          /* streaming thread only (blend probe) */
-  gboolean vinfo_ok;
-  guint64 next_cut_rt;    /* streaming thread only: next segment boundary */
-  guint cuts;             /* streaming thread only: boundaries asked for */
-  _Atomic gint64 last_rt; /* running time of the newest frame, -1 before */
-  GMutex cut_lock;        /* guards cut_times */
-  GQueue cut_times;       /* running times of requested cuts not yet seen closed */
+  guint drain_timer;
   gboolean eos_sent;
-  gint64 first_video_ts; /* first coded frame's RTMP timestamp, -1 until seen */
-  guint64 file_start_rt; /* running time where the segment being written began */
+} session_t;
+
+typedef struct {
+  pipeline_t *owner;
+  output_t *out;
+  archive_t *archive;
+  gint64 show_id;
+  guint id;
   guint fragments;
-};
+  gboolean show_over; /* end the archive when the output is done */
+  _Atomic gint64 clock_ms, epoch_unix_ms;
+  _Atomic guint64 frames_out;
+} run_t;
 
 struct pipeline {
   pipeline_config_t cfg;
   hls_playlist_t *playlist;
-  session_t *current;       /* receives pushes; NULL between publishes */
-  GList *draining;          /* sessions after EOS, waiting for it on the bus */
-  GThreadPool *teardown;    /* set_state(NULL) off the loop */
-  _Atomic gint64 stream_ms; /* the stream clock */
-  _Atomic gint64 epoch_unix_ms;
-  _Atomic guint64 frames_out;
-  gint64 next_base_ms;
+  run_t *run;            /* the show's output; NULL with no show on */
+  GList *draining_runs;  /* finished, waiting for their last segment */
+  session_t *current;    /* receives pushes; NULL between publishes */
+  GList *draining;       /* sessions after EOS, waiting for it on the bus */
+  GThreadPool *teardown; /* sessions: set_state(NULL) off the loop */
+  GThreadPool *teardown_runs;
+  GMutex feed_lock; /* guards feed_gen and feed_out (appsink threads read them) */
+  guint feed_gen;
+  output_t *feed_out;
+  guint runs;
+  gint64 last_stream_ms, last_epoch;
+  gint64 slate_since_us;
+  guint rate_timer;
+  guint64 rate_bytes, rate_frames; /* counters at the last rate tick */
+  guint64 video_frames_in;
   pipeline_stats_t stats; /* control-loop fields only */
   arrival_t arrivals[ARRIVAL_RING];
   guint arrival_head, arrival_len;
 };
 
-static void session_teardown_worker(gpointer data, gpointer user);
+static void teardown_worker(gpointer data, gpointer user);
+static void teardown_run_worker(gpointer data, gpointer user);
+static gboolean on_rate_tick(gpointer user);
 
 pipeline_t *pipeline_new(const pipeline_config_t *cfg, GError **err) {
   GST_DEBUG_CATEGORY_INIT(pipeline_debug, "tourcast-pipeline", 0, "tourcast media pipeline");
   const char *decoder = cfg->h264_decoder ? cfg->h264_decoder : "avdec_h264";
-  if (!pipeline_build_check_elements(decoder, err))
+  const char *aac = cfg->aac_decoder ? cfg->aac_decoder : "avdec_aac";
+  if (!pipeline_build_check_elements(decoder, aac, err) || !output_build_check_elements(err))
     return NULL;
   pipeline_t *p = g_new0(pipeline_t, 1);
   p->cfg = *cfg;
   p->cfg.live_dir = g_strdup(cfg->live_dir);
   p->cfg.h264_decoder = g_strdup(decoder);
+  p->cfg.aac_decoder = g_strdup(aac);
+  p->cfg.shows_dir = g_strdup(cfg->shows_dir);
+  if (p->cfg.stall_ms == 0)
+    p->cfg.stall_ms = 1500;
   p->playlist = hls_playlist_new(cfg->live_dir, PLAYLIST_WINDOW, (guint)cfg->segment_ms);
-  p->teardown = g_thread_pool_new(session_teardown_worker, NULL, 1, FALSE, NULL);
-  atomic_init(&p->stream_ms, -1);
-  atomic_init(&p->epoch_unix_ms, -1);
-  atomic_init(&p->frames_out, 0);
+  p->teardown = g_thread_pool_new(teardown_worker, NULL, 1, FALSE, NULL);
+  p->teardown_runs = g_thread_pool_new(teardown_run_worker, NULL, 1, FALSE, NULL);
+  g_mutex_init(&p->feed_lock);
+  p->last_stream_ms = -1;
+  p->last_epoch = -1;
+  p->slate_since_us = -1;
+  p->rate_timer = g_timeout_add(1000, on_rate_tick, p);
   return p;
 }
 
-/* ---- the stream clock (streaming thread) ---- */
-
-/* Asks the encoder for a keyframe at this frame and tells everything
- * downstream (muxer, then multifilesink, which starts a new file) that a new
- * segment begins there. Streaming thread. */
-static void request_cut(session_t *s, GstPad *pad, GstBuffer *buf, guint64 rt) {
-  g_mutex_lock(&s->cut_lock);
-  g_queue_push_tail(&s->cut_times, GSIZE_TO_POINTER((gsize)rt));
-  g_mutex_unlock(&s->cut_lock);
-  guint64 stream_time =
-      gst_segment_to_stream_time(&s->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
-  gst_pad_push_event(pad, gst_video_event_new_downstream_force_key_unit(
-                              GST_BUFFER_PTS(buf), stream_time, rt, TRUE, ++s->cuts));
-}
-
-/* Runs on the streaming thread for every frame going into the encoder: turns its running time into
- * stream_ms and publishes it, and cuts a segment when the frame crosses the next boundary. */
-static GstPadProbeReturn clock_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user) {
-  session_t *s = user;
-  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
-    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-    if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT)
-      gst_event_copy_segment(ev, &s->segment);
-    return GST_PAD_PROBE_OK;
-  }
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  if (!GST_BUFFER_PTS_IS_VALID(buf) || s->segment.format != GST_FORMAT_TIME)
-    return GST_PAD_PROBE_OK;
-  guint64 rt = gst_segment_to_running_time(&s->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
-  if (rt == GST_CLOCK_TIME_NONE)
-    return GST_PAD_PROBE_OK;
-  pipeline_t *p = s->owner;
-  gint64 origin = atomic_load(&s->origin_rt);
-  if (origin < 0) {
-    origin = (gint64)rt;
-    atomic_store(&s->origin_rt, origin);
-    s->next_cut_rt = rt + (guint64)p->cfg.segment_ms * GST_MSECOND;
-  }
-  atomic_store(&s->last_rt, (gint64)rt);
-  if (rt > (guint64)origin && rt + GST_MSECOND >= s->next_cut_rt) {
-    /* A millisecond of slack: 30 fps frames land on 33.33 ms steps. */
-    request_cut(s, pad, buf, rt);
-    while (s->next_cut_rt <= rt + GST_MSECOND)
-      s->next_cut_rt += (guint64)p->cfg.segment_ms * GST_MSECOND;
-  }
-  if (atomic_load(&s->superseded))
-    return GST_PAD_PROBE_OK;
-  gint64 ms = s->base_ms + ((gint64)rt - origin) / GST_MSECOND;
-  atomic_store(&p->stream_ms, ms);
-  gint64 none = -1;
-  atomic_compare_exchange_strong(&p->epoch_unix_ms, &none, g_get_real_time() / 1000 - ms);
-  atomic_fetch_add(&p->frames_out, 1);
-  return GST_PAD_PROBE_OK;
-}
-
-/* On the streaming thread, for every decoded frame at the output size:
- * blends whatever overlay is current into it, in place. The frame comes from
- * the decoder's pool and nobody else holds it, so making it writable costs
- * nothing; the overlay was converted for I420 when it was rendered. */
-static GstPadProbeReturn blend_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user) {
-  session_t *s = user;
-  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
-    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-    if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
-      GstCaps *caps = NULL;
-      gst_event_parse_caps(ev, &caps);
-      s->vinfo_ok = gst_video_info_from_caps(&s->vinfo, caps);
-    }
-    return GST_PAD_PROBE_OK;
-  }
-  GstVideoOverlayComposition *comp = overlay_ref_current(s->owner->cfg.overlay);
-  if (comp == NULL || !s->vinfo_ok)
-    goto out;
-  GstBuffer *buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
-  GST_PAD_PROBE_INFO_DATA(info) = buf;
-  GstVideoFrame frame;
-  if (gst_video_frame_map(&frame, &s->vinfo, buf, GST_MAP_READWRITE)) {
-    overlay_blend(comp, &frame);
-    gst_video_frame_unmap(&frame);
-  }
-out:
-  if (comp != NULL)
-    gst_video_overlay_composition_unref(comp);
-  return GST_PAD_PROBE_OK;
-}
-
-/* ---- latency bookkeeping (control loop) ---- */
+/* ---- latency and input health (control loop) ---- */
 
 static void arrival_record(pipeline_t *p, guint32 ts_ms) {
   guint idx = (p->arrival_head + p->arrival_len) % ARRIVAL_RING;
@@ -192,25 +132,14 @@ static gint64 arrival_lookup(const pipeline_t *p, gint64 ts_ms) {
   return -1;
 }
 
-/* A segment covering [start_rt, end_rt) just appeared in the playlist: how
- * long ago did its first and its last frame arrive over RTMP? */
-static void note_latency(pipeline_t *p, session_t *s, guint64 start_rt, guint64 end_rt) {
-  gint64 origin = atomic_load(&s->origin_rt);
-  if (origin < 0 || s->first_video_ts < 0)
-    return;
-  gint64 frame_ms = 1000 / p->cfg.fps;
-  gint64 first_ts = s->first_video_ts + ((gint64)start_rt - origin) / GST_MSECOND;
-  gint64 last_ts = s->first_video_ts + ((gint64)end_rt - origin) / GST_MSECOND - frame_ms;
-  gint64 first_at = arrival_lookup(p, first_ts);
-  gint64 last_at = arrival_lookup(p, last_ts);
+/* A segment holding live frames with RTMP timestamps first_ts..last_ts
+ * appeared in the playlist: how long ago did they arrive? */
+static void note_latency(pipeline_t *p, gint64 first_ts, gint64 last_ts) {
+  gint64 first_at = first_ts < 0 ? -1 : arrival_lookup(p, first_ts);
+  gint64 last_at = last_ts < 0 ? -1 : arrival_lookup(p, last_ts);
   if (first_at < 0 || last_at < 0)
     return;
   gint64 now = g_get_monotonic_time();
-  const arrival_t *newest = &p->arrivals[(p->arrival_head + p->arrival_len - 1) % ARRIVAL_RING];
-  GST_INFO("segment [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-           "] ms of input; newest input frame %u "
-           "arrived %" G_GINT64_FORMAT " ms ago",
-           first_ts, last_ts, newest->ts_ms, (now - newest->mono_us) / 1000);
   pipeline_stats_t *st = &p->stats;
   st->latency_first_ms = (now - first_at) / 1000;
   st->latency_last_ms = (now - last_at) / 1000;
@@ -221,66 +150,216 @@ static void note_latency(pipeline_t *p, session_t *s, guint64 start_rt, guint64 
   st->latency_count++;
 }
 
-/* ---- bus messages (control loop) ---- */
+static gboolean on_rate_tick(gpointer user) {
+  pipeline_t *p = user;
+  p->stats.input_kbps = (double)(p->stats.bytes_in - p->rate_bytes) * 8 / 1000;
+  p->stats.input_fps = (double)(p->video_frames_in - p->rate_frames);
+  p->rate_bytes = p->stats.bytes_in;
+  p->rate_frames = p->video_frames_in;
+  return G_SOURCE_CONTINUE;
+}
 
-/* multifilesink closed a segment file: either at a cut we asked for (its
- * running time is that cut's) or at EOS (then the segment ends one frame
- * after the newest frame). Lists it in the playlist. */
-static void on_file_closed(pipeline_t *p, session_t *s, const GstStructure *st) {
-  guint64 rt = 0;
-  const char *filename = gst_structure_get_string(st, "filename");
-  if (filename == NULL || !gst_structure_get_uint64(st, "running-time", &rt))
-    return;
-  gint64 origin = atomic_load(&s->origin_rt);
-  if (origin < 0)
-    return;
-  if (s->fragments == 0)
-    s->file_start_rt = (guint64)origin;
-  g_mutex_lock(&s->cut_lock);
-  gboolean at_cut = !g_queue_is_empty(&s->cut_times) &&
-                    (guint64)GPOINTER_TO_SIZE(g_queue_peek_head(&s->cut_times)) == rt;
-  if (at_cut)
-    g_queue_pop_head(&s->cut_times);
-  g_mutex_unlock(&s->cut_lock);
-  guint64 end_rt =
-      at_cut ? rt : (guint64)atomic_load(&s->last_rt) + GST_SECOND / (guint64)p->cfg.fps;
-  guint64 start_rt = s->file_start_rt;
-  s->file_start_rt = end_rt;
-  if (end_rt <= start_rt)
-    return;
+/* ---- runs: the show's output (control loop) ---- */
 
-  gint64 start_ms = s->base_ms + ((gint64)start_rt - origin) / GST_MSECOND;
-  gint64 epoch = atomic_load(&p->epoch_unix_ms);
-  char *name = g_path_get_basename(filename);
+static void run_on_segment(void *user, const char *path, const char *name, gint64 start_ms,
+                           guint64 duration_ns, gint64 first_in, gint64 last_in) {
+  run_t *r = user;
+  pipeline_t *p = r->owner;
+  gint64 epoch = atomic_load(&r->epoch_unix_ms);
+  /* A new encoder (the first run of the process, or one after a failure)
+   * is a discontinuity; a new publisher is not. */
+  gboolean discont = r->fragments == 0;
   GError *err = NULL;
-  gboolean discont = s->fragments == 0 && s->id > 1;
-  if (!hls_playlist_append(p->playlist, name, start_ms, end_rt - start_rt,
+  if (!hls_playlist_append(p->playlist, name, start_ms, duration_ns,
                            (epoch < 0 ? g_get_real_time() / 1000 : epoch) + start_ms, discont,
                            &err)) {
     GST_WARNING("playlist: %s", err->message);
     g_clear_error(&err);
   }
-  s->fragments++;
+  if (r->archive && !archive_append(r->archive, path, name, duration_ns, discont, &err)) {
+    g_message("archive of show %" G_GINT64_FORMAT ": %s", r->show_id, err->message);
+    g_clear_error(&err);
+  }
+  r->fragments++;
   p->stats.segments++;
-  note_latency(p, s, start_rt, end_rt);
+  note_latency(p, first_in, last_in);
   GST_DEBUG("segment %s at %" G_GINT64_FORMAT " ms", name, start_ms);
-  g_free(name);
 }
 
-static void session_finish(pipeline_t *p, session_t *s);
+static void run_on_feed_changed(void *user, gboolean live, gint64 stream_ms) {
+  run_t *r = user;
+  pipeline_t *p = r->owner;
+  if (p->run != r)
+    return;
+  p->slate_since_us = live ? -1 : g_get_monotonic_time();
+  GST_INFO("output %u: %s at stream_ms %" G_GINT64_FORMAT, r->id, live ? "live" : "slate",
+           stream_ms);
+  if (p->cfg.feed_changed)
+    p->cfg.feed_changed(p->cfg.user, live, stream_ms);
+}
 
-static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer user) {
+static void teardown_run_worker(gpointer data, gpointer user) {
+  run_t *r = data;
+  output_free(r->out);
+  g_free(r);
+}
+
+static void run_on_done(void *user, output_t *o, gboolean failed) {
+  run_t *r = user;
+  pipeline_t *p = r->owner;
+  if (failed)
+    p->stats.errors++;
+  if (r->archive && r->show_over)
+    archive_end(r->archive, NULL);
+  archive_free(r->archive);
+  r->archive = NULL;
+  if (p->run == r) { /* failed while on air: the next publish starts a new one */
+    p->last_stream_ms = atomic_load(&r->clock_ms);
+    p->run = NULL;
+    g_mutex_lock(&p->feed_lock);
+    p->feed_out = NULL;
+    g_mutex_unlock(&p->feed_lock);
+  }
+  p->draining_runs = g_list_remove(p->draining_runs, r);
+  g_thread_pool_push(p->teardown_runs, r, NULL);
+}
+
+/* Output streaming threads: encoded samples go to the restream targets. */
+static void on_encoded(void *user, gboolean video, GstSample *sample) {
+  restream_push(user, video, sample);
+}
+
+static run_t *run_start(pipeline_t *p, gint64 show_id, GError **err) {
+  run_t *r = g_new0(run_t, 1);
+  r->owner = p;
+  r->show_id = show_id;
+  r->id = ++p->runs;
+  if (p->cfg.shows_dir) {
+    r->archive = archive_open(p->cfg.shows_dir, show_id, (guint)p->cfg.segment_ms, err);
+    if (r->archive == NULL) {
+      g_free(r);
+      return NULL;
+    }
+  }
+  gint64 base = r->archive ? archive_duration_ms(r->archive) : 0;
+  atomic_init(&r->clock_ms, base > 0 ? base : -1);
+  atomic_init(&r->epoch_unix_ms, -1);
+  atomic_init(&r->frames_out, 0);
+  output_params_t prm = {
+      .width = p->cfg.width,
+      .height = p->cfg.height,
+      .fps = p->cfg.fps,
+      .bitrate_kbps = p->cfg.bitrate_kbps,
+      .segment_ms = p->cfg.segment_ms,
+      .run_id = r->id,
+      .live_dir = p->cfg.live_dir,
+      .overlay = p->cfg.overlay,
+      .base_ms = base,
+      .stall_ms = p->cfg.stall_ms,
+      .clock_ms = &r->clock_ms,
+      .epoch_unix_ms = &r->epoch_unix_ms,
+      .frames_out = &r->frames_out,
+      .encoded = p->cfg.restream ? on_encoded : NULL,
+      .encoded_user = p->cfg.restream,
+  };
+  output_callbacks_t cb = {run_on_segment, run_on_feed_changed, run_on_done, r};
+  r->out = output_new(&prm, &cb, err);
+  if (r->out == NULL) {
+    archive_free(r->archive);
+    g_free(r);
+    return NULL;
+  }
+  if (r->id > 1)
+    p->stats.output_restarts++;
+  return r;
+}
+
+void pipeline_finish(pipeline_t *p, gboolean show_over) {
+  pipeline_end(p);
+  run_t *r = p->run;
+  if (r == NULL)
+    return;
+  g_mutex_lock(&p->feed_lock);
+  p->feed_out = NULL;
+  p->feed_gen++;
+  g_mutex_unlock(&p->feed_lock);
+  p->last_stream_ms = atomic_load(&r->clock_ms);
+  p->last_epoch = atomic_load(&r->epoch_unix_ms);
+  p->run = NULL;
+  p->slate_since_us = -1;
+  r->show_over = show_over;
+  p->draining_runs = g_list_prepend(p->draining_runs, r);
+  output_finish(r->out);
+}
+
+/* ---- sessions: one per publish ---- */
+
+/* Appsink streaming threads: hand the sample to the output while this
+ * session is the current feed. */
+static void feed(session_t *s, GstAppSink *sink, gboolean video) {
+  GstSample *sample = gst_app_sink_pull_sample(sink);
+  if (sample == NULL)
+    return;
+  pipeline_t *p = s->owner;
+  g_mutex_lock(&p->feed_lock);
+  if (p->feed_gen == s->gen && p->feed_out != NULL) {
+    if (video)
+      output_feed_video(p->feed_out, sample);
+    else
+      output_feed_audio(p->feed_out, sample);
+  }
+  g_mutex_unlock(&p->feed_lock);
+  gst_sample_unref(sample);
+}
+
+static GstFlowReturn on_video_sample(GstAppSink *sink, gpointer user) {
+  feed(user, sink, TRUE);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn on_audio_sample(GstAppSink *sink, gpointer user) {
+  feed(user, sink, FALSE);
+  return GST_FLOW_OK;
+}
+
+/* The session's video is all out: what is queued plays, then the slate. */
+static void feed_close(session_t *s) {
+  pipeline_t *p = s->owner;
+  g_mutex_lock(&p->feed_lock);
+  if (p->feed_gen == s->gen && p->feed_out != NULL)
+    output_feed_close(p->feed_out);
+  g_mutex_unlock(&p->feed_lock);
+}
+
+static void on_video_eos(GstAppSink *sink, gpointer user) {
+  feed_close(user);
+}
+
+static void teardown_worker(gpointer data, gpointer user) {
+  session_t *s = data;
+  gst_element_set_state(s->el.pipe, GST_STATE_NULL);
+  gst_object_unref(s->el.pipe);
+  g_free(s);
+}
+
+/* Detaches the session from the loop and hands it to the teardown worker. */
+static void session_finish(pipeline_t *p, session_t *s) {
+  if (p->current == s)
+    p->current = NULL;
+  p->draining = g_list_remove(p->draining, s);
+  if (s->drain_timer)
+    g_source_remove(s->drain_timer);
+  feed_close(s);
+  s->bus_watch = 0; /* the watch removes itself by returning G_SOURCE_REMOVE */
+  g_thread_pool_push(p->teardown, s, NULL);
+}
+
+static gboolean on_session_bus(GstBus *bus, GstMessage *msg, gpointer user) {
   session_t *s = user;
   pipeline_t *p = s->owner;
   switch (GST_MESSAGE_TYPE(msg)) {
-    case GST_MESSAGE_ELEMENT: {
-      const GstStructure *st = gst_message_get_structure(msg);
-      if (gst_structure_has_name(st, "GstMultiFileSink"))
-        on_file_closed(p, s, st);
-      break;
-    }
     case GST_MESSAGE_EOS:
-      GST_INFO("session %u: end of stream after %u segments", s->id, s->fragments);
+      GST_INFO("session %u: end of stream", s->id);
       session_finish(p, s);
       return G_SOURCE_REMOVE;
     case GST_MESSAGE_ERROR: {
@@ -295,105 +374,74 @@ static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer user) {
       session_finish(p, s);
       return G_SOURCE_REMOVE;
     }
-    case GST_MESSAGE_WARNING: {
-      GError *err = NULL;
-      gst_message_parse_warning(msg, &err, NULL);
-      GST_WARNING("session %u: %s", s->id, err->message);
-      g_clear_error(&err);
-      break;
-    }
     default:
       break;
   }
   return G_SOURCE_CONTINUE;
 }
 
-/* ---- session life ---- */
-
-static void session_teardown_worker(gpointer data, gpointer user) {
-  session_t *s = data;
-  gst_element_set_state(s->el.pipe, GST_STATE_NULL);
-  gst_object_unref(s->el.pipe);
-  g_queue_clear(&s->cut_times);
-  g_mutex_clear(&s->cut_lock);
-  g_free(s);
-}
-
-/* Where the next session's first frame goes on the timeline: one frame
- * after the newest frame sent out (0 before any), never before a boundary
- * already handed out. */
-static gint64 after_last_frame_ms(pipeline_t *p) {
-  gint64 now_ms = atomic_load(&p->stream_ms);
-  return MAX(p->next_base_ms, now_ms < 0 ? 0 : now_ms + 1000 / p->cfg.fps);
-}
-
-/* Detaches the session from the loop and hands it to the teardown worker. */
-static void session_finish(pipeline_t *p, session_t *s) {
-  if (p->current == s) {
-    p->current = NULL;
-    p->next_base_ms = after_last_frame_ms(p);
-  }
-  p->draining = g_list_remove(p->draining, s);
-  atomic_store(&s->superseded, TRUE);
-  s->bus_watch = 0; /* the watch removes itself by returning G_SOURCE_REMOVE */
-  g_thread_pool_push(p->teardown, s, NULL);
-}
-
-gboolean pipeline_begin(pipeline_t *p, GError **err) {
-  if (p->current != NULL) {
-    /* A publish without a stop in between: finish the old one first. */
-    pipeline_end(p);
-  }
+static session_t *session_new(pipeline_t *p, GError **err) {
   session_t *s = g_new0(session_t, 1);
   s->owner = p;
   s->id = (guint)++p->stats.sessions;
-  s->first_video_ts = -1;
-  atomic_init(&s->origin_rt, -1);
-  atomic_init(&s->superseded, FALSE);
-  atomic_init(&s->last_rt, -1);
-  g_mutex_init(&s->cut_lock);
-  g_queue_init(&s->cut_times);
-  gst_segment_init(&s->segment, GST_FORMAT_UNDEFINED);
-  s->base_ms = after_last_frame_ms(p);
-
-  session_build_params_t bp = {
+  s->vcb.new_sample = on_video_sample;
+  s->vcb.eos = on_video_eos;
+  s->acb.new_sample = on_audio_sample;
+  s->bp = (session_build_params_t){
       .width = p->cfg.width,
       .height = p->cfg.height,
       .fps = p->cfg.fps,
-      .bitrate_kbps = p->cfg.bitrate_kbps,
-      .segment_ms = p->cfg.segment_ms,
-      .live_dir = p->cfg.live_dir,
+      .audio_rate = OUTPUT_AUDIO_RATE,
+      .audio_channels = OUTPUT_AUDIO_CHANNELS,
       .session_id = s->id,
       .appsrc_max_bytes = APPSRC_MAX_BYTES,
       .h264_decoder = p->cfg.h264_decoder,
+      .aac_decoder = p->cfg.aac_decoder,
+      .video_cb = &s->vcb,
+      .audio_cb = &s->acb,
+      .cb_user = s,
   };
-  if (!pipeline_build_session(&bp, &s->el, err)) {
-    g_mutex_clear(&s->cut_lock);
+  if (!pipeline_build_session(&s->bp, &s->el, err)) {
     g_free(s);
-    return FALSE;
+    return NULL;
   }
-  GstPad *frames = gst_element_get_static_pad(s->el.blend_point, "src");
-  gst_pad_add_probe(frames, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-                    blend_probe, s, NULL);
-  gst_object_unref(frames);
-  GstPad *src = gst_element_get_static_pad(s->el.encoder_feed, "src");
-  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-                    clock_probe, s, NULL);
-  gst_object_unref(src);
-
   GstBus *bus = gst_element_get_bus(s->el.pipe);
-  s->bus_watch = gst_bus_add_watch(bus, on_bus_message, s);
+  s->bus_watch = gst_bus_add_watch(bus, on_session_bus, s);
   gst_object_unref(bus);
+  return s;
+}
 
+gboolean pipeline_begin(pipeline_t *p, gint64 show_id, GError **err) {
+  if (p->current != NULL)
+    pipeline_end(p); /* a publish without a stop in between */
+  if (p->run != NULL && p->run->show_id != show_id)
+    pipeline_finish(p, TRUE);
+  gboolean new_run = p->run == NULL;
+  if (new_run) {
+    p->run = run_start(p, show_id, err);
+    if (p->run == NULL)
+      return FALSE;
+    p->stats.reconnects = 0;
+  } else {
+    p->stats.reconnects++;
+  }
+  session_t *s = session_new(p, err);
+  if (s == NULL)
+    return FALSE;
+  g_mutex_lock(&p->feed_lock);
+  s->gen = ++p->feed_gen;
+  p->feed_out = p->run->out;
+  output_feed_open(p->run->out);
+  g_mutex_unlock(&p->feed_lock);
   if (gst_element_set_state(s->el.pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE, "session %u will not play",
                 s->id);
     g_source_remove(s->bus_watch);
-    session_teardown_worker(s, NULL);
+    session_finish(p, s);
     return FALSE;
   }
   p->current = s;
-  GST_INFO("session %u started at stream_ms %" G_GINT64_FORMAT, s->id, s->base_ms);
+  GST_INFO("session %u started for show %" G_GINT64_FORMAT, s->id, show_id);
   return TRUE;
 }
 
@@ -405,9 +453,8 @@ void pipeline_push_flv(pipeline_t *p, guint8 tag_type, guint32 timestamp_ms, con
   /* FLV video tag body starts 11 bytes in: frame type/codec, then the AVC
    * packet type, where 1 is coded frames (0 is the sequence header). */
   if (tag_type == 9 && len > 12 && data[12] == 1) {
-    if (s->first_video_ts < 0)
-      s->first_video_ts = timestamp_ms;
     arrival_record(p, timestamp_ms);
+    p->video_frames_in++;
   }
   GstBuffer *buf = gst_buffer_new_memdup(data, len);
   p->stats.bytes_in += len;
@@ -422,17 +469,24 @@ gboolean pipeline_can_accept(pipeline_t *p) {
   return gst_app_src_get_current_level_bytes(GST_APP_SRC(s->el.appsrc)) < APPSRC_MAX_BYTES;
 }
 
+/* A gone publisher's input had DRAIN_MS to play out: the slate now. */
+static gboolean on_drain_timeout(gpointer user) {
+  session_t *s = user;
+  s->drain_timer = 0;
+  feed_close(s);
+  return G_SOURCE_REMOVE;
+}
+
 void pipeline_end(pipeline_t *p) {
   session_t *s = p->current;
   if (s == NULL)
     return;
   s->eos_sent = TRUE;
   gst_app_src_end_of_stream(GST_APP_SRC(s->el.appsrc));
-  /* The session drains on its own and is finished by its EOS message; from
-   * now on the next publisher's session owns the clock. */
+  /* The session drains on its own and is finished by its EOS message. */
+  s->drain_timer = g_timeout_add(DRAIN_MS, on_drain_timeout, s);
   p->current = NULL;
   p->draining = g_list_prepend(p->draining, s);
-  p->next_base_ms = after_last_frame_ms(p);
 }
 
 void pipeline_free(pipeline_t *p) {
@@ -440,34 +494,68 @@ void pipeline_free(pipeline_t *p) {
     return;
   if (p->current != NULL)
     p->draining = g_list_prepend(p->draining, p->current);
+  p->current = NULL;
   while (p->draining != NULL) {
     session_t *s = p->draining->data;
-    g_source_remove(s->bus_watch);
+    if (s->bus_watch)
+      g_source_remove(s->bus_watch);
     session_finish(p, s);
   }
-  /* Waits for every teardown, so no streaming thread outlives `p`. */
+  if (p->run != NULL)
+    p->draining_runs = g_list_prepend(p->draining_runs, p->run);
+  p->run = NULL;
+  g_mutex_lock(&p->feed_lock);
+  p->feed_out = NULL;
+  g_mutex_unlock(&p->feed_lock);
+  for (GList *l = p->draining_runs; l != NULL; l = l->next) {
+    run_t *r = l->data;
+    archive_free(r->archive);
+    g_thread_pool_push(p->teardown_runs, r, NULL);
+  }
+  g_list_free(p->draining_runs);
+  /* Waits for every teardown, so no streaming thread outlives `p`: the
+   * sessions first, which feed the outputs. */
   g_thread_pool_free(p->teardown, FALSE, TRUE);
+  g_thread_pool_free(p->teardown_runs, FALSE, TRUE);
+  g_source_remove(p->rate_timer);
   hls_playlist_free(p->playlist);
+  g_mutex_clear(&p->feed_lock);
   g_free((char *)p->cfg.live_dir);
   g_free((char *)p->cfg.h264_decoder);
+  g_free((char *)p->cfg.aac_decoder);
+  g_free((char *)p->cfg.shows_dir);
   g_free(p);
 }
 
 gboolean pipeline_busy(pipeline_t *p) {
-  return p->current != NULL || p->draining != NULL;
+  return p->current != NULL || p->draining != NULL || p->run != NULL || p->draining_runs != NULL;
 }
 
 gint64 pipeline_stream_ms(pipeline_t *p) {
-  return atomic_load(&p->stream_ms);
+  return p->run ? atomic_load(&p->run->clock_ms) : p->last_stream_ms;
 }
 
 gint64 pipeline_epoch_unix_ms(pipeline_t *p) {
-  return atomic_load(&p->epoch_unix_ms);
+  return p->run ? atomic_load(&p->run->epoch_unix_ms) : p->last_epoch;
+}
+
+gint64 pipeline_slate_since_us(pipeline_t *p) {
+  return p->run ? p->slate_since_us : -1;
 }
 
 void pipeline_get_stats(pipeline_t *p, pipeline_stats_t *out) {
   *out = p->stats;
   out->live = p->current != NULL;
-  out->stream_ms = atomic_load(&p->stream_ms);
-  out->frames_out = atomic_load(&p->frames_out);
+  out->on_air = p->run != NULL;
+  out->stream_ms = pipeline_stream_ms(p);
+  if (p->run) {
+    output_stats_t os;
+    output_get_stats(p->run->out, &os);
+    out->frames_out = atomic_load(&p->run->frames_out);
+    out->frames_live = os.frames_live;
+    out->frames_slate = os.frames_slate;
+    out->frames_dropped = os.frames_dropped;
+    out->frames_late = os.frames_repeated;
+    out->feed_live = os.live;
+  }
 }

@@ -1,15 +1,17 @@
 /* pipeline.h — the media pipeline: FLV from the publisher in, overlaid live HLS out.
  *
- *   appsrc ! flvdemux ─video─▶ queue ! h264parse ! avdec_h264 ! videoconvert ! videoscale
- *                     │        ! video/x-raw,I420,WxH  ◀─ overlay blended in place (probe)
- *                     │        ! videorate ! x264enc ! h264parse ─▶ mpegtsmux ─▶ multifilesink
- *                     └audio─▶ queue ! aacparse ──────────────────────▲   (live/sN-NNNNN.ts)
- *                                (AAC passes through)
+ *  input session (one per publish)                       output (one per show, outlives publishers)
+ *  appsrc ! flvdemux ─▶ h264 decode ! scale/letterbox     pacer ─▶ x264enc ─▶ mpegtsmux ─▶
+ * multifilesink ! videorate ! appsink ─frames──▶  (live frame, or the slate;     ▲
+ * live/sRUN-NNNNN.ts └──▶ AAC decode ! resample ! appsink ─audio─▶ overlay blended) ─▶ AAC ┘   +
+ * shows/ID/ (archive)
  *
- * One GStreamer pipeline per publish ("session"); the show's timeline
- * (stream_ms) and the live playlist continue across sessions. The control
- * loop pushes FLV bytes and reads the stream clock; streaming threads do the
- * media work and never wait on the loop.
+ * The output's encoders live as long as the show: a publisher that drops,
+ * stalls or comes back at another resolution, rate or profile only changes
+ * which frames the pacer sends (live or the standby slate), never the
+ * encoder, so the timeline (stream_ms), the segment cadence and the archive
+ * go on without a break. The control loop pushes FLV bytes and reads the
+ * clock; streaming threads do the media work and never wait on the loop.
  */
 #ifndef TOURCAST_PIPELINE_H
 #define TOURCAST_PIPELINE_H
@@ -30,16 +32,41 @@ typedef struct {
    * the pipeline: libavcodec pulls in libhwy, whose constructor uses an
    * instruction valgrind 3.19 cannot decode.) Copied. */
   const char *h264_decoder;
+  /* AAC decoder element; NULL: avdec_aac (faad for valgrind, same reason). */
+  const char *aac_decoder;
+  /* Archive root: each show's segments and VOD playlist go to
+   * shows_dir/ID/. NULL: no archive. Copied. */
+  const char *shows_dir;
+  /* A live publisher that sends no frame for this long is shown as gone
+   * (the slate). 0: 1500 ms. */
+  guint stall_ms;
+  /* Control loop: the output went from the slate to live frames (TRUE) or
+   * back (FALSE), at the frame of `stream_ms`. May be NULL. */
+  void (*feed_changed)(void *user, gboolean live, gint64 stream_ms);
+  void *user;
+  /* Where the overlaid output is also pushed (see restream.h); borrowed,
+   * must outlive the pipeline. NULL: nowhere. */
+  struct restream *restream;
 } pipeline_config_t;
 
 typedef struct {
-  gboolean live;           /* a session is running */
+  gboolean live;           /* a publish session is running */
+  gboolean on_air;         /* an output runs (a show is on) */
+  gboolean feed_live;      /* the last frame out came from the publisher, not the slate */
   gint64 stream_ms;        /* see pipeline_stream_ms() */
   guint64 sessions;        /* publishes seen */
+  guint64 reconnects;      /* publishes after the first in the current show */
   guint64 frames_out;      /* frames that went to the encoder */
+  guint64 frames_live;     /* of which live frames (repeats included) */
+  guint64 frames_slate;    /* of which slate frames */
+  guint64 frames_dropped;  /* live frames dropped: the publisher ran ahead */
+  guint64 frames_late;     /* ticks without a new live frame while live */
   guint64 segments;        /* segments published to the playlist */
   guint64 bytes_in;        /* FLV bytes pushed */
-  guint64 errors;          /* sessions that ended on a pipeline error */
+  guint64 errors;          /* sessions or outputs that ended on an error */
+  guint64 output_restarts; /* outputs started after the first (encoder restarts) */
+  double input_kbps;       /* publisher's bitrate over the last second */
+  double input_fps;        /* publisher's video frames over the last second */
   gint64 latency_first_ms; /* last segment: first frame's RTMP arrival -> in playlist */
   gint64 latency_last_ms;  /* last segment: last frame's RTMP arrival -> in playlist */
   gint64 latency_first_max_ms;
@@ -52,30 +79,38 @@ typedef struct {
 /* Checks that every GStreamer element needed exists; `cfg` is copied.
  * Returns NULL with `err` set otherwise. */
 pipeline_t *pipeline_new(const pipeline_config_t *cfg, GError **err);
-/* Stops any running session at once (no final segment). NULL is a no-op. */
+/* Stops everything at once (no final segment). NULL is a no-op. */
 void pipeline_free(pipeline_t *p);
 
-/* A publisher went live: builds and starts a session. A session still
- * draining from the previous publisher finishes on its own. */
-gboolean pipeline_begin(pipeline_t *p, GError **err);
+/* A publisher went live for show `show_id` (> 0): starts the show's output
+ * if it is not running (continuing the show's archive, if any), and a new
+ * input session feeding it. An input still draining finishes on its own. */
+gboolean pipeline_begin(pipeline_t *p, gint64 show_id, GError **err);
 /* FLV bytes of the live publisher (header first, then tags, as handed out by
  * rtmp_server). `data` is copied. Ignored when no session runs. */
 void pipeline_push_flv(pipeline_t *p, guint8 tag_type, guint32 timestamp_ms, const guint8 *data,
                        gsize len);
 /* FALSE while the session's input queue is full: stop reading the socket. */
 gboolean pipeline_can_accept(pipeline_t *p);
-/* The publisher is gone: sends EOS so the last segment is closed and listed;
- * the session tears itself down off the control loop. */
+/* The publisher is gone: its input drains (what is decoded still plays out)
+ * and the output switches to the slate; the output keeps running. */
 void pipeline_end(pipeline_t *p);
+/* Ends the output: the last segment is closed and listed. `show_over`: the
+ * show ended, its archive playlist gets EXT-X-ENDLIST; otherwise (shutdown
+ * mid-show) the archive stays open for a restart to continue. */
+void pipeline_finish(pipeline_t *p, gboolean show_over);
 
-/* TRUE while a session is live or still draining its last segment. */
+/* TRUE while an input or output is running or draining. */
 gboolean pipeline_busy(pipeline_t *p);
 
 /* The stream clock: milliseconds of output video since the show began, as of
- * the last frame sent to the encoder. Any thread. -1 before the first frame. */
+ * the last frame sent to the encoder. Control loop. -1 before the first frame. */
 gint64 pipeline_stream_ms(pipeline_t *p);
 /* Wall-clock time (unix ms) at which stream_ms 0 went out, or -1. */
 gint64 pipeline_epoch_unix_ms(pipeline_t *p);
+/* Monotonic time (µs) since which the output has shown the slate with a
+ * show on, or -1 while live or with no show on. */
+gint64 pipeline_slate_since_us(pipeline_t *p);
 
 void pipeline_get_stats(pipeline_t *p, pipeline_stats_t *out);
 

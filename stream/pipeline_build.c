@@ -1,17 +1,19 @@
-/* pipeline_build.c — the element graph of one publish session.
+/* pipeline_build.c — the element graph of one publish session (an input).
  *
  * Video is decoded, letterboxed to the output size (videoscale keeps the
- * aspect ratio and adds borders), made constant-rate, overlaid and encoded
- * in I420 throughout; keyframes come from our encoder at every segment
- * boundary, never from the publisher's GOP. AAC passes through untouched.
+ * aspect ratio and adds borders) and made constant-rate in I420; AAC audio
+ * is decoded and resampled to the output's one format. Both end in appsinks
+ * whose samples go to the long-lived output (output.c), which encodes.
  */
 #include "stream/pipeline_build.h"
 
+#include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
 static const char *const needed_factories[] = {
-    "appsrc",     "flvdemux", "queue",    "h264parse", "videoconvert",  "videoscale", "videorate",
-    "capsfilter", "x264enc",  "aacparse", "mpegtsmux", "multifilesink", "fakesink",
+    "appsrc",       "flvdemux",      "queue",      "h264parse", "videoconvert",
+    "videoscale",   "videorate",     "capsfilter", "appsink",   "aacparse",
+    "audioconvert", "audioresample", "fakesink",
 };
 
 static gboolean have_factory(const char *name, GError **err) {
@@ -25,11 +27,12 @@ static gboolean have_factory(const char *name, GError **err) {
   return TRUE;
 }
 
-gboolean pipeline_build_check_elements(const char *h264_decoder, GError **err) {
+gboolean pipeline_build_check_elements(const char *h264_decoder, const char *aac_decoder,
+                                       GError **err) {
   for (gsize i = 0; i < G_N_ELEMENTS(needed_factories); i++)
     if (!have_factory(needed_factories[i], err))
       return FALSE;
-  return have_factory(h264_decoder, err);
+  return have_factory(h264_decoder, err) && have_factory(aac_decoder, err);
 }
 
 /* A bounded queue: enough to ride out encoder latency, small enough that a
@@ -68,63 +71,6 @@ static gboolean add_chain(GstBin *bin, GstElement **chain, gsize n, GError **err
   return TRUE;
 }
 
-/* Audio arrives when the demuxer sees the first audio tag: the branch is
- * built then, and joins the muxer as a new pad. */
-static void link_audio(GstElement *pipe, GstPad *pad) {
-  GstCaps *caps = gst_pad_get_current_caps(pad);
-  const GstStructure *st = caps ? gst_caps_get_structure(caps, 0) : NULL;
-  int mpegversion = 0;
-  gboolean aac = st != NULL && gst_structure_has_name(st, "audio/mpeg") &&
-                 gst_structure_get_int(st, "mpegversion", &mpegversion) && mpegversion == 4;
-  if (caps)
-    gst_caps_unref(caps);
-
-  GstElement *q = make_queue(NULL);
-  GstElement *tail =
-      aac ? gst_element_factory_make("aacparse", NULL) : gst_element_factory_make("fakesink", NULL);
-  if (!aac)
-    g_message("publisher sends audio that is not AAC: dropping the audio");
-  GstElement *chain[] = {q, tail};
-  GError *err = NULL;
-  if (!add_chain(GST_BIN(pipe), chain, G_N_ELEMENTS(chain), &err)) {
-    g_warning("audio branch: %s", err->message);
-    g_clear_error(&err);
-    return;
-  }
-  if (aac) {
-    GstElement *mux = gst_bin_get_by_name(GST_BIN(pipe), "mux");
-    GstPad *muxpad = gst_element_request_pad_simple(mux, "sink_%d");
-    GstPad *src = gst_element_get_static_pad(tail, "src");
-    if (muxpad == NULL || gst_pad_link(src, muxpad) != GST_PAD_LINK_OK)
-      g_warning("cannot link audio into the muxer");
-    gst_object_unref(src);
-    if (muxpad)
-      gst_object_unref(muxpad);
-    gst_object_unref(mux);
-  }
-  GstPad *sink = gst_element_get_static_pad(q, "sink");
-  if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
-    g_warning("cannot link demuxer audio");
-  gst_object_unref(sink);
-  gst_element_sync_state_with_parent(tail);
-  gst_element_sync_state_with_parent(q);
-}
-
-static void on_pad_added(GstElement *demux, GstPad *pad, gpointer user) {
-  GstElement *pipe = user;
-  const char *name = GST_PAD_NAME(pad);
-  if (g_str_equal(name, "video")) {
-    GstElement *vq = gst_bin_get_by_name(GST_BIN(pipe), "vq");
-    GstPad *sink = gst_element_get_static_pad(vq, "sink");
-    if (!gst_pad_is_linked(sink) && gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
-      g_warning("cannot link demuxer video");
-    gst_object_unref(sink);
-    gst_object_unref(vq);
-  } else if (g_str_equal(name, "audio")) {
-    link_audio(pipe, pad);
-  }
-}
-
 /* A capsfilter holding `caps` (taken). */
 static GstElement *make_capsfilter(GstCaps *caps) {
   GstElement *f = gst_element_factory_make("capsfilter", NULL);
@@ -134,18 +80,77 @@ static GstElement *make_capsfilter(GstCaps *caps) {
   return f;
 }
 
-static GstElement *make_encoder(const session_build_params_t *bp) {
-  GstElement *enc = gst_element_factory_make("x264enc", NULL);
-  if (enc == NULL)
+static GstElement *make_appsink(const session_build_params_t *bp, GstAppSinkCallbacks *cb) {
+  GstElement *sink = gst_element_factory_make("appsink", NULL);
+  if (sink == NULL)
     return NULL;
-  guint gop = (guint)MAX(1, bp->fps * bp->segment_ms / 1000);
-  /* zerolatency: no lookahead, no B-frames. Segment boundaries are forced
-   * keyframes (pipeline.c asks for one at each); key-int-max is only a
-   * backstop in case a request is ever missed. */
-  gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
-  gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "veryfast");
-  g_object_set(enc, "bitrate", (guint)bp->bitrate_kbps, "key-int-max", 2 * gop, NULL);
-  return enc;
+  /* No clock: the output's pacer does the timing. */
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, NULL);
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), cb, bp->cb_user, NULL);
+  return sink;
+}
+
+/* Audio arrives when the demuxer sees the first audio tag: the branch is
+ * built then. AAC is decoded and resampled to the output's one format;
+ * anything else is dropped. */
+static void link_audio(GstElement *pipe, GstPad *pad, const session_build_params_t *bp) {
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  const GstStructure *st = caps ? gst_caps_get_structure(caps, 0) : NULL;
+  int mpegversion = 0;
+  gboolean aac = st != NULL && gst_structure_has_name(st, "audio/mpeg") &&
+                 gst_structure_get_int(st, "mpegversion", &mpegversion) && mpegversion == 4;
+  if (caps)
+    gst_caps_unref(caps);
+  if (!aac)
+    g_message("publisher sends audio that is not AAC: dropping the audio");
+
+  GstCaps *out = gst_caps_new_simple(
+      "audio/x-raw", "format", G_TYPE_STRING, "S16LE", "layout", G_TYPE_STRING, "interleaved",
+      "rate", G_TYPE_INT, bp->audio_rate, "channels", G_TYPE_INT, bp->audio_channels, NULL);
+  GstElement *aac_chain[] = {
+      make_queue(NULL),
+      gst_element_factory_make("aacparse", NULL),
+      gst_element_factory_make(bp->aac_decoder, NULL),
+      gst_element_factory_make("audioconvert", NULL),
+      gst_element_factory_make("audioresample", NULL),
+      make_capsfilter(out),
+      make_appsink(bp, bp->audio_cb),
+  };
+  GstElement *drop_chain[] = {make_queue(NULL), gst_element_factory_make("fakesink", NULL)};
+  GstElement **chain = aac ? aac_chain : drop_chain;
+  gsize n = aac ? G_N_ELEMENTS(aac_chain) : G_N_ELEMENTS(drop_chain);
+  drop_orphans(aac ? drop_chain : aac_chain,
+               aac ? G_N_ELEMENTS(drop_chain) : G_N_ELEMENTS(aac_chain));
+  GError *err = NULL;
+  if (!add_chain(GST_BIN(pipe), chain, n, &err)) {
+    g_warning("audio branch: %s", err->message);
+    g_clear_error(&err);
+    drop_orphans(chain, n);
+    return;
+  }
+  GstPad *sink = gst_element_get_static_pad(chain[0], "sink");
+  if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
+    g_warning("cannot link demuxer audio");
+  gst_object_unref(sink);
+  for (gsize i = n; i-- > 0;)
+    gst_element_sync_state_with_parent(chain[i]);
+}
+
+static void on_pad_added(GstElement *demux, GstPad *pad, gpointer user) {
+  const session_build_params_t *bp = user;
+  GstElement *pipe = GST_ELEMENT(gst_element_get_parent(demux));
+  const char *name = GST_PAD_NAME(pad);
+  if (g_str_equal(name, "video")) {
+    GstElement *vq = gst_bin_get_by_name(GST_BIN(pipe), "vq");
+    GstPad *sink = gst_element_get_static_pad(vq, "sink");
+    if (!gst_pad_is_linked(sink) && gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
+      g_warning("cannot link demuxer video");
+    gst_object_unref(sink);
+    gst_object_unref(vq);
+  } else if (g_str_equal(name, "audio")) {
+    link_audio(pipe, pad, bp);
+  }
+  gst_object_unref(pipe);
 }
 
 gboolean pipeline_build_session(const session_build_params_t *bp, session_elements_t *out,
@@ -167,72 +172,39 @@ gboolean pipeline_build_session(const session_build_params_t *bp, session_elemen
                                       "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
   GstCaps *rate =
       gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION, bp->fps, 1, NULL);
-  GstElement *size_caps = make_capsfilter(size);
-  GstElement *rate_caps = make_capsfilter(rate);
-  GstElement *outparse = gst_element_factory_make("h264parse", NULL);
-  if (outparse)
-    g_object_set(outparse, "config-interval", -1, NULL); /* SPS/PPS in every segment */
-  /* The decoder copies each frame out of libav into a buffer of its own
-   * pool, so the overlay can blend in place: with direct rendering, libav
-   * keeps its reference frames and every blend would copy the whole frame
-   * into freshly allocated memory first. One thread: a phone's 720p-1080p
-   * stream decodes on one core with room to spare, and frame threads add a
-   * frame of latency each. */
+  /* One thread: a phone's 720p-1080p stream decodes on one core with room
+   * to spare, and frame threads add a frame of latency each. The output
+   * copies every frame into its own pool, so direct rendering is fine. */
   GstElement *dec = gst_element_factory_make(bp->h264_decoder, NULL);
   if (dec && g_object_class_find_property(G_OBJECT_GET_CLASS(dec), "direct-rendering"))
     g_object_set(dec, "direct-rendering", FALSE, "max-threads", 1, NULL);
-  /* The overlay is blended in place by a probe on size_caps' src pad (see
-   * pipeline.c); videorate comes after it because it keeps a reference to
-   * the last frame, which would make every frame it passes on read-only. */
+  /* videorate turns the phone's rate (25, 30, 60, variable) into ours by
+   * its timestamps; the output pacer then only rides out network jitter. */
   GstElement *video[] = {
       make_queue("vq"),
       gst_element_factory_make("h264parse", NULL),
       dec,
       gst_element_factory_make("videoconvert", NULL),
       gst_element_factory_make("videoscale", NULL),
-      size_caps,
+      make_capsfilter(size),
       gst_element_factory_make("videorate", NULL),
-      rate_caps,
-      make_encoder(bp),
-      outparse,
+      make_capsfilter(rate),
+      make_appsink(bp, bp->video_cb),
   };
 
-  /* The muxer's output is cut into files by multifilesink at each forced
-   * key unit: the cut happens as the first keyframe of the next segment
-   * leaves the muxer, so a segment is listed one frame after it ends
-   * (splitmuxsink would hold a whole extra GOP to decide where to cut). */
-  GstElement *mux = gst_element_factory_make("mpegtsmux", "mux");
-  GstElement *sink = gst_element_factory_make("multifilesink", "sink");
-  GstElement *tail[] = {mux, sink};
-  if (mux == NULL || sink == NULL) {
-    g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN, "no mpegtsmux/multifilesink");
-    goto fail;
-  }
-  char *location = g_strdup_printf("%s/s%u-%%05d.ts", bp->live_dir, bp->session_id);
-  gst_util_set_object_arg(G_OBJECT(sink), "next-file", "key-unit-event");
-  g_object_set(sink, "location", location, "post-messages", TRUE, "async", FALSE, NULL);
-  g_free(location);
-
   if (!add_chain(GST_BIN(pipe), head, G_N_ELEMENTS(head), err) ||
-      !add_chain(GST_BIN(pipe), video, G_N_ELEMENTS(video), err) ||
-      !add_chain(GST_BIN(pipe), tail, G_N_ELEMENTS(tail), err))
+      !add_chain(GST_BIN(pipe), video, G_N_ELEMENTS(video), err))
     goto fail;
-  if (!gst_element_link(outparse, mux)) {
-    g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, "cannot link encoder to muxer");
-    goto fail;
-  }
-  g_signal_connect(demux, "pad-added", G_CALLBACK(on_pad_added), pipe);
+  /* The params outlive the pipeline: pipeline.c keeps them in the session. */
+  g_signal_connect(demux, "pad-added", G_CALLBACK(on_pad_added), (gpointer)bp);
 
   out->pipe = pipe;
   out->appsrc = src;
-  out->blend_point = size_caps;
-  out->encoder_feed = rate_caps;
   return TRUE;
 
 fail:
   drop_orphans(head, G_N_ELEMENTS(head));
   drop_orphans(video, G_N_ELEMENTS(video));
-  drop_orphans(tail, G_N_ELEMENTS(tail));
   gst_object_unref(pipe);
   return FALSE;
 }

@@ -70,7 +70,9 @@ void rtmp_server_limits_init(rtmp_server_limits_t *l) {
   l->idle_timeout_ms = 30000;
   l->publish_idle_timeout_ms = 60000;
   l->close_flush_timeout_ms = 2000;
-  l->publisher_takeover_ms = 5000;
+  /* The same rule as the output's stall (2 s of no media): by then viewers
+   * see the slate, so a phone that comes back must not be refused. */
+  l->publisher_takeover_ms = 2000;
 }
 
 static GSource *add_source(rtmp_server_t *srv, GSource *src, gpointer func, gpointer data) {

@@ -65,7 +65,7 @@ typedef struct {
   guint close_flush_timeout_ms;  /* a refused peer gets this long to read why (2 s) */
   /* A right-key publish replaces a live publisher that has sent nothing for
    * this long: a phone reconnecting after a network switch leaves a
-   * half-open connection behind (5 s; 0: never, the new one is refused). */
+   * half-open connection behind (2 s; 0: never, the new one is refused). */
   guint publisher_takeover_ms;
 } rtmp_server_limits_t;
 

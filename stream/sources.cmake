@@ -5,6 +5,11 @@ set(STREAM_SOURCES
   ${CMAKE_SOURCE_DIR}/stream/rtmp_conn.c
   ${CMAKE_SOURCE_DIR}/stream/rtmp_server.c
   ${CMAKE_SOURCE_DIR}/stream/hls.c
+  ${CMAKE_SOURCE_DIR}/stream/archive.c
+  ${CMAKE_SOURCE_DIR}/stream/slate.c
+  ${CMAKE_SOURCE_DIR}/stream/output.c
+  ${CMAKE_SOURCE_DIR}/stream/output_build.c
+  ${CMAKE_SOURCE_DIR}/stream/restream.c
   ${CMAKE_SOURCE_DIR}/stream/pipeline.c
   ${CMAKE_SOURCE_DIR}/stream/pipeline_build.c
 )

@@ -132,7 +132,7 @@ static const char *parse_id(const char *src, const char *end, long long *id) {
 
 /* "ID/events" or "ID/orders.csv" after /api/shows/. */
 static http_route_kind_t parse_show_route(const char *src, const char *end, http_route_t *out) {
-  long long id;
+  long long id = 0;
   const char *p = parse_id(src, end, &id);
   if (p == NULL)
     return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
@@ -154,6 +154,21 @@ static http_route_kind_t parse_product_route(const char *src, const char *end, h
   out->product_id = id;
   snprintf(out->name, sizeof out->name, "product-%lld.png", id);
   return finish(out, HTTP_ROUTE_API_PRODUCT_IMAGE, "image/png");
+}
+
+/* "ID/index.m3u8" or "ID/NAME.ts" after /shows/: an archived show. */
+static http_route_kind_t parse_archive_route(const char *src, const char *end, http_route_t *out) {
+  long long id = 0;
+  const char *p = parse_id(src, end, &id);
+  if (p == NULL || p >= end || *p != '/' || !take_name(p + 1, end, out))
+    return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
+  out->show_id = id;
+  if (strcmp(out->name, "index.m3u8") == 0)
+    return finish(out, HTTP_ROUTE_SHOW_PLAYLIST, TYPE_M3U8);
+  if (has_suffix(out->name, ".ts"))
+    return finish(out, HTTP_ROUTE_SHOW_SEGMENT, TYPE_TS);
+  out->show_id = 0;
+  return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
 }
 
 http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *out) {
@@ -225,6 +240,8 @@ http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *o
     set_name(out, "hls.light.min.js");
     return finish(out, HTTP_ROUTE_VENDOR, "text/javascript; charset=utf-8");
   }
+  if (has_prefix(src, end, "/shows/"))
+    return parse_archive_route(src + strlen("/shows/"), end, out);
   if (has_prefix(src, end, "/web/")) {
     if (!take_name(src + strlen("/web/"), end, out))
       return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
@@ -275,6 +292,10 @@ const char *http_route_kind_name(http_route_kind_t kind) {
       return "replay";
     case HTTP_ROUTE_VENDOR:
       return "vendor";
+    case HTTP_ROUTE_SHOW_PLAYLIST:
+      return "show-playlist";
+    case HTTP_ROUTE_SHOW_SEGMENT:
+      return "show-segment";
   }
   return "unknown";
 }

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Longest file name accepted under /web/ and /live/ (bytes, without NUL). */
+/* Longest file name accepted under /web/, /live/ and /shows/ID/ (bytes, without NUL). */
 #define HTTP_ROUTE_NAME_MAX 64
 /* Longest path (query string excluded) the parser looks at; longer is rejected. */
 #define HTTP_ROUTE_PATH_MAX 1024
@@ -31,8 +31,10 @@ typedef enum {
   /* "/api/products/ID/image": GET the picture, POST a new one (leader
    * token); id in product_id, name "product-ID.png" (the stored file). */
   HTTP_ROUTE_API_PRODUCT_IMAGE,
-  HTTP_ROUTE_REPLAY, /* "/replay/ID" -> web_dir/replay.html, id in show_id */
-  HTTP_ROUTE_VENDOR, /* "/vendor/hls.light.min.js" -> vendor_dir/NAME (npm packages) */
+  HTTP_ROUTE_REPLAY,        /* "/replay/ID" -> web_dir/replay.html, id in show_id */
+  HTTP_ROUTE_VENDOR,        /* "/vendor/hls.light.min.js" -> vendor_dir/NAME (npm packages) */
+  HTTP_ROUTE_SHOW_PLAYLIST, /* "/shows/ID/index.m3u8": an archived show, id in show_id */
+  HTTP_ROUTE_SHOW_SEGMENT,  /* "/shows/ID/NAME.ts": its segments, id in show_id */
 } http_route_kind_t;
 
 typedef struct {
@@ -47,7 +49,8 @@ typedef struct {
   /* The path is under /live/, even when rejected or not found: answers there
    * carry CORS so that players on other origins can read the error. */
   bool under_live;
-  /* The show id of the /api/shows/ID/... and /replay/ID routes: 1..HTTP_ROUTE_ID_MAX. */
+  /* The show id of the /api/shows/ID/..., /replay/ID and /shows/ID/... routes:
+   * 1..HTTP_ROUTE_ID_MAX. */
   long long show_id;
   /* The product id of /api/products/ID/...: 1..HTTP_ROUTE_ID_MAX. */
   long long product_id;

@@ -95,7 +95,7 @@ struct http_server {
   /* lws keeps a pointer to the protocols for the context's life. */
   struct lws_protocols protocols[3];
   ws_endpoint_t *ws; /* borrowed; NULL: no WebSocket */
-  char *bind_addr, *live_dir, *web_dir, *images_dir, *vendor_dir;
+  char *bind_addr, *live_dir, *web_dir, *images_dir, *vendor_dir, *shows_dir;
   http_server_callbacks_t cb;
   void *user;
   guint16 port;
@@ -397,6 +397,19 @@ static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const c
       case HTTP_ROUTE_LIVE_SEGMENT:
         respond_file(srv, pss, srv->live_dir, r.name, r.content_type, CACHE_SEGMENT);
         break;
+      case HTTP_ROUTE_SHOW_PLAYLIST:
+      case HTTP_ROUTE_SHOW_SEGMENT: {
+        if (srv->shows_dir == NULL) {
+          respond_text(srv, pss, 404, "not found\n");
+          break;
+        }
+        /* show_id is plain decimal, checked by the router. */
+        char *dir = g_strdup_printf("%s/%lld", srv->shows_dir, r.show_id);
+        respond_file(srv, pss, dir, r.name, r.content_type,
+                     r.kind == HTTP_ROUTE_SHOW_SEGMENT ? CACHE_SEGMENT : CACHE_REVALIDATE);
+        g_free(dir);
+        break;
+      }
       case HTTP_ROUTE_HEALTHZ: {
         char *body = srv->cb.healthz_json != NULL ? srv->cb.healthz_json(srv->user)
                                                   : g_strdup("{\"status\":\"ok\"}");
@@ -720,6 +733,7 @@ http_server_t *http_server_new(const http_server_config_t *cfg, const http_serve
   if (cfg->bind_addr != NULL && strcmp(cfg->bind_addr, "0.0.0.0") != 0 && cfg->bind_addr[0])
     srv->bind_addr = g_strdup(cfg->bind_addr);
   srv->live_dir = g_strdup(cfg->live_dir);
+  srv->shows_dir = g_strdup(cfg->shows_dir);
   srv->web_dir = g_strdup(cfg->web_dir);
   srv->images_dir = g_strdup(cfg->images_dir);
   srv->vendor_dir = g_strdup(cfg->vendor_dir);
@@ -804,6 +818,7 @@ void http_server_free(http_server_t *srv) {
   }
   g_free(srv->bind_addr);
   g_free(srv->live_dir);
+  g_free(srv->shows_dir);
   g_free(srv->web_dir);
   g_free(srv->images_dir);
   g_free(srv->vendor_dir);

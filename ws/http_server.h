@@ -49,8 +49,10 @@ typedef struct {
   const char *bind_addr;
   guint16 port;
   const char *live_dir; /* served under /live/ */
-  const char *web_dir;  /* index.html for /, leader.html for /leader, replay.html
-                         * for /replay/ID, /web/NAME */
+  /* Archived shows: shows_dir/ID/ served under /shows/ID/. NULL: 404. */
+  const char *shows_dir;
+  const char *web_dir; /* index.html for /, leader.html for /leader, replay.html
+                        * for /replay/ID, /web/NAME */
   /* hls.light.min.js for /vendor/hls.light.min.js (the npm package's dist dir); NULL:
    * that route is 404. */
   const char *vendor_dir;

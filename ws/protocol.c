@@ -24,6 +24,8 @@ static const type_name_t types[] = {
     {"show.end", PROTO_SHOW_END},
     {"show.update", PROTO_SHOW_UPDATE},
     {"ping", PROTO_PING},
+    {"restream.add", PROTO_RESTREAM_ADD},
+    {"restream.remove", PROTO_RESTREAM_REMOVE},
 };
 
 static const char *const error_codes[] = {
@@ -50,6 +52,8 @@ gboolean proto_is_leader_only(proto_type_t type) {
     case PROTO_SHOW_BEGIN:
     case PROTO_SHOW_END:
     case PROTO_SHOW_UPDATE:
+    case PROTO_RESTREAM_ADD:
+    case PROTO_RESTREAM_REMOVE:
       return TRUE;
     default:
       return FALSE;
@@ -249,6 +253,16 @@ static gboolean parse_body(reader_t *r, const char *type, proto_msg_t *m) {
     case PROTO_SHOW_UPDATE:
       return read_string(r, "title", PROTO_MAX_PRODUCT_NAME_CHARS, FALSE, &m->u.show_begin.title) &&
              read_promise(r, &m->u.show_begin.promise);
+    case PROTO_RESTREAM_ADD:
+    case PROTO_RESTREAM_REMOVE:
+      if (!read_string(r, "url", PROTO_MAX_URL_CHARS, TRUE, &m->u.restream.url))
+        return FALSE;
+      if (!g_str_has_prefix(m->u.restream.url, "rtmp://") &&
+          !g_str_has_prefix(m->u.restream.url, "rtmps://")) {
+        r->problem = "url must be rtmp:// or rtmps://";
+        return FALSE;
+      }
+      return TRUE;
     default:
       return TRUE;
   }

@@ -29,6 +29,7 @@
 #define PROTO_MAX_STOCK 1000000
 #define PROTO_MAX_ID G_GINT64_CONSTANT(9007199254740991) /* 2^53 - 1: exact in JSON */
 #define PROTO_MAX_STREAM_MS G_GINT64_CONSTANT(864000000) /* 10 days */
+#define PROTO_MAX_URL_CHARS 1024                         /* restream target */
 
 typedef enum {
   PROTO_HELLO_VIEWER,
@@ -43,6 +44,8 @@ typedef enum {
   PROTO_SHOW_END,
   PROTO_SHOW_UPDATE,
   PROTO_PING,
+  PROTO_RESTREAM_ADD,
+  PROTO_RESTREAM_REMOVE,
 } proto_type_t;
 
 typedef enum {
@@ -103,6 +106,9 @@ typedef struct {
       const char *title;   /* NULL: keep (show.begin: the default title) */
       const char *promise; /* NULL: keep (show.begin: none); "": clear */
     } show_begin;          /* show.begin and show.update */
+    struct {
+      const char *url; /* rtmp:// or rtmps:// */
+    } restream;
   } u;
 } proto_msg_t;
 

@@ -132,6 +132,13 @@ static gboolean on_tick(gpointer data) {
     room_broadcast_json(r, json_pack("{s:s, s:i}", "type", "viewers", "count", r->last_viewers),
                         FALSE);
   }
+  if (r->cfg.stream_status != NULL && r->stats.leaders > 0) {
+    json_t *st = r->cfg.stream_status(r->cfg.clock_user);
+    if (st != NULL) {
+      json_object_set_new(st, "type", json_string("stream"));
+      room_broadcast_json(r, st, TRUE);
+    }
+  }
   /* Once per show: the show's JSON counts its orders, too dear for a tick. */
   gint64 show = store_show_current(r->store);
   gint64 epoch = r->cfg.epoch_unix_ms ? r->cfg.epoch_unix_ms(r->cfg.clock_user) : -1;
@@ -185,6 +192,11 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
                         "pinned", id_or_null(r->pinned), "highlight", id_or_null(r->highlight),
                         "stream_ms", (json_int_t)room_now_stream_ms(r), "questions",
                         questions ? questions : json_array(), "viewers", r->stats.viewers);
+  if (s->role == ROLE_LEADER && r->cfg.stream_status != NULL) {
+    json_t *st = r->cfg.stream_status(r->cfg.clock_user);
+    if (st != NULL)
+      json_object_set_new(w, "stream", st);
+  }
   json_t *orders = NULL;
   if (show != 0)
     orders =
@@ -427,6 +439,23 @@ static gboolean begin_show(room_t *r, const char *title, const char *promise, GE
   return TRUE;
 }
 
+/* Ends `show` for everyone, and tells the wiring (the media output ends too). */
+static gboolean end_show(room_t *r, gint64 show, GError **err) {
+  room_orders_flush(r); /* orders already sent belong to this show */
+  if (!store_show_end(r->store, show, room_now_stream_ms(r), unix_ms(), err))
+    return FALSE;
+  r->publisher_live = FALSE;
+  show_cache_drop(r);
+  json_t *j = store_show_json(r->store, show);
+  room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", j ? j : json_null()),
+                      FALSE);
+  r->pinned = r->highlight = 0;
+  room_overlay_changed(r); /* between shows the overlay shows nothing of the room */
+  if (r->cfg.show_ended != NULL)
+    r->cfg.show_ended(r->cfg.clock_user, show);
+  return TRUE;
+}
+
 static void on_show(room_t *r, session_t *s, const proto_msg_t *m) {
   GError *err = NULL;
   const char *title = m->u.show_begin.title, *promise = m->u.show_begin.promise;
@@ -452,17 +481,24 @@ static void on_show(room_t *r, session_t *s, const proto_msg_t *m) {
     room_overlay_changed(r);
     return;
   }
-  room_orders_flush(r); /* orders already sent belong to this show */
-  if (!store_show_end(r->store, show, room_now_stream_ms(r), unix_ms(), &err)) {
+  if (!end_show(r, show, &err))
     store_failed(r, s, m, err);
+}
+
+/* The leader changes where the show is pushed; the reply says whether it took. */
+static void on_restream(room_t *r, session_t *s, const proto_msg_t *m) {
+  gboolean add = m->type == PROTO_RESTREAM_ADD;
+  const char *why = "restreaming is not available";
+  if (r->cfg.restream == NULL ||
+      !r->cfg.restream(r->cfg.clock_user, add, m->u.restream.url, &why)) {
+    room_error(r, s->id, PROTO_ERR_INVALID, why, m->ref);
     return;
   }
-  show_cache_drop(r);
-  json_t *j = store_show_json(r->store, show);
-  room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", j ? j : json_null()),
-                      FALSE);
-  r->pinned = r->highlight = 0;
-  room_overlay_changed(r);
+  json_t *ok = json_pack("{s:s, s:s}", "type", add ? "restream.added" : "restream.removed", "url",
+                         m->u.restream.url);
+  if (m->ref != NULL)
+    json_object_set_new(ok, "ref", json_string(m->ref));
+  room_send_json(r, s->id, ok);
 }
 
 /* ---- dispatch ---- */
@@ -514,6 +550,10 @@ static void dispatch(room_t *r, session_t *s, const proto_msg_t *m) {
     case PROTO_SHOW_END:
     case PROTO_SHOW_UPDATE:
       on_show(r, s, m);
+      break;
+    case PROTO_RESTREAM_ADD:
+    case PROTO_RESTREAM_REMOVE:
+      on_restream(r, s, m);
       break;
     case PROTO_PING:
       room_send_json(
@@ -637,6 +677,10 @@ ws_endpoint_t *room_endpoint(room_t *r) {
 }
 
 void room_publisher(room_t *r, gboolean live) {
+  room_publisher_at(r, live, room_now_stream_ms(r));
+}
+
+void room_publisher_at(room_t *r, gboolean live, gint64 stream_ms) {
   GError *err = NULL;
   if (live && !begin_show(r, NULL, NULL, &err)) {
     g_message("cannot begin a show: %s", err->message);
@@ -646,9 +690,31 @@ void room_publisher(room_t *r, gboolean live) {
   }
   gint64 show = store_show_current(r->store);
   if (show != 0 && live != r->publisher_live)
-    store_event_add(r->store, show, live ? "publisher.resume" : "publisher.drop",
-                    room_now_stream_ms(r), unix_ms(), NULL, NULL);
+    store_event_add(r->store, show, live ? "publisher.resume" : "publisher.drop", stream_ms,
+                    unix_ms(), NULL, NULL);
   r->publisher_live = live;
+}
+
+gint64 room_show_ensure(room_t *r) {
+  GError *err = NULL;
+  if (!begin_show(r, NULL, NULL, &err)) {
+    g_message("cannot begin a show: %s", err->message);
+    g_clear_error(&err);
+  }
+  return store_show_current(r->store);
+}
+
+gboolean room_show_end(room_t *r) {
+  gint64 show = store_show_current(r->store);
+  GError *err = NULL;
+  if (show == 0)
+    return FALSE;
+  if (!end_show(r, show, &err)) {
+    g_message("cannot end show %" G_GINT64_FORMAT ": %s", show, err->message);
+    g_clear_error(&err);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 void room_test_open(room_t *r, ws_conn_id_t id) {

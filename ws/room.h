@@ -11,6 +11,7 @@
 #define TOURCAST_ROOM_H
 
 #include <glib.h>
+#include <jansson.h>
 
 #include "ws/store.h"
 #include "ws/ws_endpoint.h"
@@ -29,6 +30,16 @@ typedef struct {
    * first) and the wall clock of stream_ms 0 (-1 unknown). */
   gint64 (*stream_ms)(void *user);
   gint64 (*epoch_unix_ms)(void *user);
+  /* Called after a show ended (the leader's show.end or room_show_end()),
+   * with clock_user. May be NULL. */
+  void (*show_ended)(void *user, gint64 show_id);
+  /* The leader's restream.add (add TRUE) / restream.remove: returns FALSE
+   * with *why (static English text) when refused. May be NULL: refused. */
+  gboolean (*restream)(void *user, gboolean add, const char *url, const char **why);
+  /* The stream's health for the leader (publisher and restream targets), a
+   * new JSON object; in the leader's welcome as "stream" and sent to leaders
+   * once a second as {"type":"stream",...}. May be NULL. */
+  json_t *(*stream_status)(void *user);
   void *clock_user;
   /* What the video overlay shows changed (room_overlay_get() has it now).
    * Returns the version of the overlay state that will show it, which the
@@ -89,6 +100,15 @@ ws_endpoint_t *room_endpoint(room_t *room);
 /* The publisher went live (TRUE) or away (FALSE): begins a show when none is
  * open, and records publisher.resume / publisher.drop on its timeline. */
 void room_publisher(room_t *room, gboolean live);
+/* The same, with the event stamped at `stream_ms` (the frame where the
+ * output switched between the publisher and the slate). */
+void room_publisher_at(room_t *room, gboolean live, gint64 stream_ms);
+/* The open show's id, beginning one (titled as configured) if none is open;
+ * 0 if one cannot be begun. Records no event. */
+gint64 room_show_ensure(room_t *room);
+/* Ends the open show as the leader's show.end does (e.g. no publisher for too
+ * long). FALSE if none was open or the store failed. */
+gboolean room_show_end(room_t *room);
 
 /* POST /api/products/ID/image (the caller checked the leader token): a
  * JPEG or PNG body is checked, scaled once (ws/image.h) and stored as

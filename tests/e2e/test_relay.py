@@ -4,11 +4,14 @@ The fake phone (ffmpeg) publishes a landscape clip over RTMP; a follower
 fetches the live playlist over HTTP as a player would and downloads every
 segment it lists. The segments must decode as H.264 at the output size and
 rate with AAC audio, add up to what was sent, carry program date-times, and
-show the overlay and the letterbox in their pixels. Wrong keys and a second
+show the overlay and the letterbox in their pixels. (Since the output outlives
+the publisher, segments after the phone leaves are the standby slate; the
+phone's part ends at its publisher.drop event.) Wrong keys and a second
 publisher are refused while the first one keeps going. GStreamer's rtmp2sink,
 a different RTMP client, must be able to publish too.
 """
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -111,27 +114,27 @@ class RelayTest(unittest.TestCase):
         out, err = phone.communicate(timeout=60)
         self.assertEqual(phone.returncode, 0, err)
         h.wait_until(lambda: not self.server.health()["publisher_live"], 15, "publisher gone")
-        # The last segment is closed on EOS and listed shortly after.
-        last = -1
-        for _ in range(30):
-            time.sleep(0.3)
-            if len(follower.segments) == last:
-                break
-            last = len(follower.segments)
-        time.sleep(0.5)
+        # The output goes on with the standby slate after the phone leaves
+        # (issue 5); the show's timeline says where the phone's part ended.
+        drop = h.wait_until(lambda: [e for e in json.loads(self.server.get(
+            "/api/shows/1/events")[2]) if e["type"] == "publisher.drop"], 10, "publisher.drop")
+        drop_s = drop[0]["stream_ms"] / 1000.0
+        time.sleep(1.5)  # the segment holding the drop is listed
         follower.stop_flag.set()
         follower.join()
         self.assertEqual(follower.errors, [])
-        self.check_segments(follower, sent_s)
+        self.check_segments(follower, sent_s, drop_s)
         self.check_pixels(follower)
-        stream_ms = self.server.health()["stream_ms"]
-        self.assertAlmostEqual(stream_ms / 1000.0, sent_s, delta=sent_s * 0.1)
+        self.assertAlmostEqual(drop_s, sent_s, delta=sent_s * 0.1)
+        self.assertGreater(self.server.health()["stream_ms"] / 1000.0, drop_s,
+                           "the stream clock runs on under the slate")
 
-    def check_segments(self, follower, sent_s):
+    def check_segments(self, follower, sent_s, drop_s):
         names = follower.order
         self.assertGreaterEqual(len(names), int(sent_s) - 1, names)
         total = 0.0
         prev_end = None
+        first_start = None
         for name in names:
             dur, pdt, disc = follower.segments[name]
             self.assertIsNotNone(pdt, f"{name} has no EXT-X-PROGRAM-DATE-TIME")
@@ -140,7 +143,9 @@ class RelayTest(unittest.TestCase):
                 self.assertAlmostEqual(start, prev_end, delta=0.05,
                                        msg=f"{name}: program date-time does not follow on")
             prev_end = start + dur
-            total += dur
+            first_start = first_start if names.index(name) else start
+            # The phone's part only, not the slate after it.
+            total += max(0.0, min(dur, drop_s - (start - first_start)))
             path = os.path.join(self.tmp, name)
             info = h.ffprobe_json(path, "-show_streams")
             kinds = {s["codec_type"]: s for s in info["streams"]}

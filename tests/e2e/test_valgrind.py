@@ -1,10 +1,11 @@
 """test_valgrind.py — the real binary under valgrind memcheck, a real publish through it.
 
 A small output (360x640) keeps x264 affordable under valgrind. The H.264
-decoder is openh264dec here: libavcodec pulls in libhwy, whose constructor
-executes RDTSCP, which valgrind 3.19 cannot decode (SIGILL). Everything else
-is the production path: RTMP ingest, pipeline, overlay, playlist, HTTP, and
-the room over WebSocket (orders committed, a picture uploaded, a pin).
+decoder is openh264dec and the AAC decoder faad here: libavcodec pulls in
+libhwy, whose constructor executes RDTSCP, which valgrind 3.19 cannot decode
+(SIGILL). Everything else is the production path: RTMP ingest, pipeline,
+overlay, playlist, HTTP, and the room over WebSocket (orders committed, a
+picture uploaded, a pin).
 Memcheck errors or definite leaks (beyond tests/valgrind.supp) fail the test
 through valgrind's exit code.
 """
@@ -56,7 +57,8 @@ class ValgrindTest(unittest.TestCase):
                    "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
                    f"--suppressions={SUPP}", "--num-callers=30"]
         server = h.Server("--width", "360", "--height", "640", "--fps", "15",
-                          "--h264-decoder", "openh264dec", wrapper=wrapper)
+                          "--h264-decoder", "openh264dec", "--aac-decoder", "faad",
+                          wrapper=wrapper)
         try:
             phone = h.fake_phone(server.rtmp_url, "-d", "3", "-s", "320x240", "-r", "15")
             # The room while the video runs: every kind of message, an

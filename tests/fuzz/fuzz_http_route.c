@@ -27,7 +27,7 @@ static int name_is_safe(const char *name) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   http_route_t r;
   http_route_kind_t k = http_route_parse((const char *)data, size, &r);
-  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_VENDOR)
+  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_SHOW_SEGMENT)
     abort();
   if (!name_is_safe(r.name))
     abort();
@@ -74,6 +74,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         abort();
       break;
     }
+    case HTTP_ROUTE_SHOW_PLAYLIST:
+    case HTTP_ROUTE_SHOW_SEGMENT:
+      /* A show id in range, a safe name, and only under /shows/. */
+      if (n == 0 || r.show_id < 1 || r.show_id > HTTP_ROUTE_ID_MAX || r.content_type == NULL ||
+          size < 9 || memcmp(data, "/shows/", 7) != 0 ||
+          (k == HTTP_ROUTE_SHOW_PLAYLIST && strcmp(r.name, "index.m3u8") != 0) ||
+          (k == HTTP_ROUTE_SHOW_SEGMENT && strcmp(r.name + n - 3, ".ts") != 0))
+        abort();
+      break;
     case HTTP_ROUTE_INDEX:
     case HTTP_ROUTE_LEADER:
       if (r.content_type == NULL || size == 0 || data[0] != '/')

@@ -78,6 +78,22 @@ static const row_t rows[] = {
     {"/api/products/3/image.png", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/api/products/x/image", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/api/products/../image", -1, HTTP_ROUTE_REJECTED, "", FALSE},
+    /* archived shows */
+    {"/shows/7/index.m3u8", -1, HTTP_ROUTE_SHOW_PLAYLIST, "index.m3u8", FALSE},
+    {"/shows/7/s1-00003.ts?x=1", -1, HTTP_ROUTE_SHOW_SEGMENT, "s1-00003.ts", FALSE},
+    {"/shows/9007199254740991/index.m3u8", -1, HTTP_ROUTE_SHOW_PLAYLIST, "index.m3u8", FALSE},
+    {"/shows/9007199254740992/index.m3u8", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/shows/0/index.m3u8", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/shows/07/index.m3u8", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/shows/x/index.m3u8", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/shows/7", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/shows/7/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/shows/7/list.txt", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/shows/7/a/b.ts", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/shows/7/.ts", -1, HTTP_ROUTE_REJECTED, "", FALSE},
+    {"/shows/7/../../stream_key", -1, HTTP_ROUTE_REJECTED, "", FALSE},
+    {"/shows/7/%2e%2e/x.ts", -1, HTTP_ROUTE_REJECTED, "", FALSE},
+    {"/shows/7index.m3u8", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     /* static assets */
     {"/web/app.css", -1, HTTP_ROUTE_WEB_ASSET, "app.css", FALSE},
     {"/web/app.js?v=3", -1, HTTP_ROUTE_WEB_ASSET, "app.js", FALSE},
@@ -275,7 +291,7 @@ static void test_show_ids(void) {
 }
 
 static void test_kind_names(void) {
-  for (int k = HTTP_ROUTE_REJECTED; k <= HTTP_ROUTE_VENDOR; k++)
+  for (int k = HTTP_ROUTE_REJECTED; k <= HTTP_ROUTE_SHOW_SEGMENT; k++)
     g_assert_cmpstr(http_route_kind_name((http_route_kind_t)k), !=, "unknown");
   g_assert_cmpstr(http_route_kind_name((http_route_kind_t)999), ==, "unknown");
 }

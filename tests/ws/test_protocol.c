@@ -84,6 +84,13 @@ static const row_t rows[] = {
      "九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五\"}",
      PROTO_ERR_INVALID, 0, NULL},
     {"{\"type\":\"ping\"}", PROTO_OK, PROTO_PING, NULL},
+    {"{\"type\":\"restream.add\",\"url\":\"rtmp://a.example/live/k\"}", PROTO_OK,
+     PROTO_RESTREAM_ADD, NULL},
+    {"{\"type\":\"restream.remove\",\"url\":\"rtmps://a.example/live/k\"}", PROTO_OK,
+     PROTO_RESTREAM_REMOVE, NULL},
+    {"{\"type\":\"restream.add\",\"url\":\"http://a.example/\"}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"restream.add\"}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"restream.add\",\"url\":7}", PROTO_ERR_INVALID, 0, NULL},
     /* malformed */
     {"", PROTO_ERR_BAD_JSON, 0, NULL},
     {"{", PROTO_ERR_BAD_JSON, 0, NULL},
@@ -165,6 +172,8 @@ static void test_oversized(void) {
   g_free(big);
   g_assert_true(proto_is_leader_only(PROTO_PIN));
   g_assert_false(proto_is_leader_only(PROTO_ORDER));
+  g_assert_true(proto_is_leader_only(PROTO_RESTREAM_ADD));
+  g_assert_true(proto_is_leader_only(PROTO_RESTREAM_REMOVE));
   g_assert_cmpstr(proto_error_code(PROTO_ERR_RATE_LIMITED), ==, "rate_limited");
 }
 
