@@ -233,6 +233,8 @@ static void on_publish_start(void *user, const char *key) {
 
 /* The output switched between the phone and the standby slate: that is the
  * moment the viewers saw, so the event carries that frame's stream_ms. */
+static void on_overlay_shown(void *user, guint64 version, gint64 stream_ms);
+
 static void on_feed_changed(void *user, gboolean live, gint64 stream_ms) {
   app_t *app = user;
   g_message("output %s at stream_ms %" G_GINT64_FORMAT, live ? "live" : "on the slate", stream_ms);
@@ -517,7 +519,15 @@ static guint64 on_overlay_changed(void *user) {
   }
   overlay_update(app->overlay, &st);
   room_overlay_clear(&ro);
-  return 0; /* until the pipeline reports the frame of each version */
+  return pipeline_on_air(app->pipeline) ? st.version : 0;
+}
+
+/* The first frame showing overlay state `version` went out: pins and
+ * highlights waiting for it get its stream_ms. */
+static void on_overlay_shown(void *user, guint64 version, gint64 stream_ms) {
+  app_t *app = user;
+  if (app->room != NULL)
+    room_overlay_shown(app->room, version, stream_ms);
 }
 
 static gboolean leader_ok(void *user, const char *token) {
@@ -631,6 +641,7 @@ static gboolean app_start(app_t *app, GError **err) {
       .aac_decoder = o->aac_decoder,
       .shows_dir = app->shows_dir,
       .feed_changed = on_feed_changed,
+      .overlay_shown = on_overlay_shown,
       .user = app,
       .restream = app->restream,
   };

@@ -64,6 +64,8 @@ struct output {
   GQueue cut_times;
   /* control loop only */
   guint64 file_start_rt;
+  /* pacer thread only: the overlay version of the last frame sent */
+  guint64 overlay_version;
   guint fragments;
   gboolean finishing;
 };
@@ -72,13 +74,16 @@ struct output {
 
 /* Streaming thread (pacer), every output frame: blends whatever overlay is
  * current into `frame`, mapped writable. The one place the overlay module is
- * called per frame. */
-static void blend_overlay(overlay_t *ov, GstVideoFrame *frame) {
-  GstVideoOverlayComposition *comp = overlay_ref_current(ov);
+ * called per frame. Returns the version of the overlay state blended (0:
+ * none). */
+static guint64 blend_overlay(overlay_t *ov, GstVideoFrame *frame) {
+  guint64 version = 0;
+  GstVideoOverlayComposition *comp = overlay_ref_current_versioned(ov, &version);
   if (comp == NULL)
-    return;
+    return version;
   overlay_blend(comp, frame);
   gst_video_overlay_composition_unref(comp);
+  return version;
 }
 
 /* ---- the stream clock and the cuts (video appsrc's streaming thread) ---- */
@@ -243,8 +248,18 @@ static GstBuffer *take_audio(output_t *o, gsize bytes, gboolean live) {
   return out;
 }
 
-/* A pool buffer holding `src` (a live frame) or the slate, overlay blended. */
-static GstBuffer *compose_frame(output_t *o, GstSample *src) {
+/* The first frame showing a new overlay state: the control loop stamps the
+ * pins and highlights that state carries with this frame's stream_ms. */
+static void post_overlay_shown(output_t *o, guint64 version, guint64 pts) {
+  gint64 ms = o->prm.base_ms + (gint64)(pts / GST_MSECOND);
+  GstStructure *st = gst_structure_new("tourcast-overlay", "version", G_TYPE_UINT64, version,
+                                       "stream-ms", G_TYPE_INT64, ms, NULL);
+  gst_element_post_message(o->el.pipe, gst_message_new_application(GST_OBJECT(o->el.pipe), st));
+}
+
+/* A pool buffer holding `src` (a live frame) or the slate, overlay blended,
+ * for the frame at `pts`. */
+static GstBuffer *compose_frame(output_t *o, GstSample *src, guint64 pts) {
   GstBuffer *out = NULL;
   if (gst_buffer_pool_acquire_buffer(o->pool, &out, NULL) != GST_FLOW_OK)
     return NULL;
@@ -261,7 +276,11 @@ static GstBuffer *compose_frame(output_t *o, GstSample *src) {
   if (gst_video_frame_map(&in_f, (GstVideoInfo *)in_vi, in_buf, GST_MAP_READ)) {
     if (gst_video_frame_map(&out_f, &o->out_info, out, GST_MAP_WRITE)) {
       gst_video_frame_copy(&out_f, &in_f);
-      blend_overlay(o->prm.overlay, &out_f);
+      guint64 version = blend_overlay(o->prm.overlay, &out_f);
+      if (version != o->overlay_version) { /* pacer thread only */
+        o->overlay_version = version;
+        post_overlay_shown(o, version, pts);
+      }
       gst_video_frame_unmap(&out_f);
     }
     gst_video_frame_unmap(&in_f);
@@ -315,7 +334,7 @@ static void send_tick(output_t *o, guint64 n, gboolean *was_live) {
     post_feed_change(o, live, pts);
     *was_live = live;
   }
-  GstBuffer *vbuf = compose_frame(o, src);
+  GstBuffer *vbuf = compose_frame(o, src, pts);
   if (src)
     gst_sample_unref(src);
   if (vbuf != NULL) {
@@ -426,6 +445,11 @@ static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer user) {
       const GstStructure *st = gst_message_get_structure(msg);
       gboolean live = FALSE;
       gint64 ms = 0;
+      guint64 version = 0;
+      if (gst_structure_has_name(st, "tourcast-overlay") &&
+          gst_structure_get_uint64(st, "version", &version) &&
+          gst_structure_get_int64(st, "stream-ms", &ms) && o->cb.overlay_shown)
+        o->cb.overlay_shown(o->cb.user, version, ms);
       if (gst_structure_has_name(st, "tourcast-feed") &&
           gst_structure_get_boolean(st, "live", &live) &&
           gst_structure_get_int64(st, "stream-ms", &ms) && o->cb.feed_changed)

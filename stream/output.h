@@ -34,6 +34,9 @@ typedef struct {
   /* Control loop. The output switched between live frames (TRUE) and the
    * slate (FALSE) at the frame of `stream_ms`. */
   void (*feed_changed)(void *user, gboolean live, gint64 stream_ms);
+  /* Control loop. The first frame blended with overlay state `version` (as
+   * given to overlay_update()) went out at `stream_ms`. May be NULL. */
+  void (*overlay_shown)(void *user, guint64 version, gint64 stream_ms);
   /* Control loop. The output ended (after output_finish(), or on an error:
    * `failed`). Hand it to output_free() off the loop. */
   void (*done)(void *user, output_t *o, gboolean failed);

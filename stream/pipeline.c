@@ -186,6 +186,13 @@ static void run_on_segment(void *user, const char *path, const char *name, gint6
   GST_DEBUG("segment %s at %" G_GINT64_FORMAT " ms", name, start_ms);
 }
 
+static void run_on_overlay_shown(void *user, guint64 version, gint64 stream_ms) {
+  run_t *r = user;
+  pipeline_t *p = r->owner;
+  if (p->run == r && p->cfg.overlay_shown)
+    p->cfg.overlay_shown(p->cfg.user, version, stream_ms);
+}
+
 static void run_on_feed_changed(void *user, gboolean live, gint64 stream_ms) {
   run_t *r = user;
   pipeline_t *p = r->owner;
@@ -262,7 +269,8 @@ static run_t *run_start(pipeline_t *p, gint64 show_id, GError **err) {
       .encoded = p->cfg.restream ? on_encoded : NULL,
       .encoded_user = p->cfg.restream,
   };
-  output_callbacks_t cb = {run_on_segment, run_on_feed_changed, run_on_done, r};
+  output_callbacks_t cb = {run_on_segment, run_on_feed_changed, run_on_overlay_shown, run_on_done,
+                           r};
   r->out = output_new(&prm, &cb, err);
   if (r->out == NULL) {
     archive_free(r->archive);
@@ -525,6 +533,10 @@ void pipeline_free(pipeline_t *p) {
   g_free((char *)p->cfg.aac_decoder);
   g_free((char *)p->cfg.shows_dir);
   g_free(p);
+}
+
+gboolean pipeline_on_air(pipeline_t *p) {
+  return p != NULL && p->run != NULL;
 }
 
 gboolean pipeline_busy(pipeline_t *p) {

@@ -43,6 +43,9 @@ typedef struct {
   /* Control loop: the output went from the slate to live frames (TRUE) or
    * back (FALSE), at the frame of `stream_ms`. May be NULL. */
   void (*feed_changed)(void *user, gboolean live, gint64 stream_ms);
+  /* Control loop: the first output frame showing overlay state `version`
+   * went out at `stream_ms` (see overlay_update()). May be NULL. */
+  void (*overlay_shown)(void *user, guint64 version, gint64 stream_ms);
   void *user;
   /* Where the overlaid output is also pushed (see restream.h); borrowed,
    * must outlive the pipeline. NULL: nowhere. */
@@ -99,6 +102,10 @@ void pipeline_end(pipeline_t *p);
  * show ended, its archive playlist gets EXT-X-ENDLIST; otherwise (shutdown
  * mid-show) the archive stays open for a restart to continue. */
 void pipeline_finish(pipeline_t *p, gboolean show_over);
+
+/* TRUE while the show's output is sending frames (live or the slate): every
+ * overlay state will then be reported through cfg.overlay_shown. */
+gboolean pipeline_on_air(pipeline_t *p);
 
 /* TRUE while an input or output is running or draining. */
 gboolean pipeline_busy(pipeline_t *p);
