@@ -192,6 +192,7 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
                         "pinned", id_or_null(r->pinned), "highlight", id_or_null(r->highlight),
                         "stream_ms", (json_int_t)room_now_stream_ms(r), "questions",
                         questions ? questions : json_array(), "viewers", r->stats.viewers);
+  json_object_set_new(w, "publisher_live", json_boolean(r->publisher_live));
   if (s->role == ROLE_LEADER && r->cfg.stream_status != NULL) {
     json_t *st = r->cfg.stream_status(r->cfg.clock_user);
     if (st != NULL)
@@ -692,6 +693,11 @@ void room_publisher_at(room_t *r, gboolean live, gint64 stream_ms) {
   if (show != 0 && live != r->publisher_live)
     store_event_add(r->store, show, live ? "publisher.resume" : "publisher.drop", stream_ms,
                     unix_ms(), NULL, NULL);
+  if (live != r->publisher_live) /* pages show "reconnecting" while the slate is on */
+    room_broadcast_json(r,
+                        json_pack("{s:s, s:b, s:I}", "type", "publisher", "live", live, "stream_ms",
+                                  (json_int_t)stream_ms),
+                        FALSE);
   r->publisher_live = live;
 }
 

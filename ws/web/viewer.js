@@ -98,6 +98,7 @@
     TC.store.set('details', { name: m.name, pickup: m.pickup, phone: m.phone });
     TC.store.del('ref');
     show = m.show;
+    if (typeof m.publisher_live === 'boolean') publisherLive = m.publisher_live;
     streamAt = { ms: m.stream_ms, t: Date.now() };
     questions = m.questions || [];
     highlight = m.highlight;
