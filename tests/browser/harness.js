@@ -120,7 +120,7 @@ async function newPage(browser, viewport) {
   const page = await ctx.newPage();
   page.problems = [];
   page.dialogs = [];
-  page.on('pageerror', (e) => page.problems.push('pageerror: ' + e.message));
+  page.on('pageerror', (e) => page.problems.push('pageerror: ' + e.message + ' ' + (e.stack || '').split('\n').slice(1, 4).join(' / ')));
   page.on('dialog', (d) => { page.dialogs.push(d.type() + ': ' + d.message()); d.accept().catch(() => {}); });
   return page;
 }

@@ -94,7 +94,11 @@
     if (room || !pid) { shop.renderPinned(box, pid, pin ? pin.data : null); return; }
     /* Not in the room yet: the card from the pin event, and buying asks who we are first. */
     shop.renderPinned(box, pid, pin.data);
-    var buy = box.querySelector('[data-testid="buy"]');
+    /* A clone: the shop's own click handler (which orders at once) stays
+     * with the original, so only the join prompt below runs. */
+    var old = box.querySelector('[data-testid="buy"]');
+    var buy = old.cloneNode(true);
+    old.replaceWith(buy);
     buy.disabled = false;
     buy.textContent = '购买';
     buy.onclick = function () {
