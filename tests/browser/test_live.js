@@ -53,11 +53,20 @@ h.main('live', async (t) => {
     await leader.fill('#pform [name="unit"]', '斤');
     await leader.fill('#pform [name="stock"]', '50');
     await leader.fill('#pform [name="limit"]', '5');
+    /* A picture with it: a real PNG, uploaded once the product exists. */
+    const png = require('child_process').execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i',
+      'testsrc=s=200x200', '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', '-']);
+    await leader.setInputFiles('#pform [name="image"]', { name: 'apple.png', mimeType: 'image/png', buffer: png });
     await leader.click('[data-testid="product-save"]');
     const li = await leader.waitForSelector('#products li[data-product]');
     pid = Number(await li.getAttribute('data-product'));
     h.assert(pid >= 1, 'product id');
     h.assert((await li.textContent()).includes('高山苹果'), 'product name listed');
+    const img = await h.waitFor(async () => {
+      const st = await h.get(srv.url(`/api/products/${pid}/image`));
+      return st.status === 200 && st;
+    }, 10000, 'the uploaded picture stored');
+    h.assert(img.body.slice(1, 4).toString() === 'PNG', 'served as PNG');
   });
 
   await t.step('viewer page: asks name, pickup and phone once, then joins', async () => {
@@ -175,6 +184,16 @@ h.main('live', async (t) => {
     await h.waitFor(async () => (await leader.getAttribute('#health', 'data-live')) === '0', 5000, 'console health shows the drop');
     phone = h.fakePhone(srv.rtmpUrl, ...clipOpts);
     await h.waitFor(async () => (await statusOf(viewer)) === 'ok', 15000, 'viewer status back to live');
+  });
+
+  await t.step('the console shows publisher health and adds and removes a restream target', async () => {
+    await h.waitFor(async () => /码率 \d+ kbit\/s/.test(await leader.textContent('#health')), 5000, 'bitrate from the stream status');
+    const url = 'rtmp://127.0.0.1:9/live/elsewhere'; /* nothing listens: it retries */
+    await leader.fill('[data-testid="restream-url"]', url);
+    await leader.click('[data-testid="restream-add"]');
+    await h.waitFor(async () => (await leader.textContent('[data-testid="restream"]')).includes(url), 5000, 'target listed');
+    await leader.click(`[data-restream="${url}"] [data-testid="restream-remove"]`);
+    await h.waitFor(async () => (await leader.textContent('[data-testid="restream"]')).includes('未配置转推'), 5000, 'target removed');
   });
 
   await t.step('screenshots at 360x780 and 1280x800', async () => {

@@ -109,8 +109,14 @@
   function uploadImage(id, file) {
     fetch('/api/products/' + id + '/image?token=' + encodeURIComponent(TC.store.get('leader_token') || ''),
       { method: 'POST', body: file, headers: { 'Content-Type': file.type || 'application/octet-stream' } })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); })
-      .catch(function () { TC.$('#perr').textContent = '图片没有上传：服务器暂不支持上传图片'; });
+      .then(function (r) {
+        if (r.ok) return;
+        return r.json().catch(function () { return {}; }).then(function (j) {
+          var why = { 403: '口令不对', 413: '图片太大（最多 2 MB）', 415: '只支持 JPG 和 PNG', 400: '图片文件损坏' }[r.status];
+          throw new Error(why || j.message || String(r.status));
+        });
+      })
+      .catch(function (e) { TC.$('#perr').textContent = '图片没有上传：' + e.message; });
   }
 
   /* ---- orders, grouped by pickup point ---- */
@@ -174,7 +180,7 @@
         ordersTotal = m.orders_total || orders.length;
         questions = m.questions || [];
         TC.tid('viewer-count').textContent = m.viewers + ' 人在看';
-        if (m.restream) renderRestream(m.restream);
+        if (m.stream) renderStream(m.stream);
         renderProducts(); renderOrders(); renderQuestions(); setStatus();
         break;
       case 'product':
@@ -203,7 +209,8 @@
       case 'highlight': highlight = m.question_id; renderQuestions(); break;
       case 'viewers': TC.tid('viewer-count').textContent = m.count + ' 人在看'; break;
       case 'show': show = m.show; setStatus(); break;
-      case 'restream': renderRestream(m.targets); break;
+      case 'stream': renderStream(m); break;
+      case 'restream.added': case 'restream.removed': setStatus(); break;
       case 'error':
         if (!room.greeted && m.code === 'forbidden') { TC.store.del('leader_token'); askToken('口令不对，请重新输入'); return; }
         TC.$('#perr').textContent = m.ref && String(m.ref).slice(0, 2) === 'p-' ? '没有保存：' + m.message : '';
@@ -223,7 +230,9 @@
     });
     return out;
   }
+  var streamSeen = 0; /* when the server's own stream status last came */
   function pollHealth() {
+    if (Date.now() - streamSeen < 5000) return; /* the server tells us itself */
     fetch('/metrics', { cache: 'no-store' }).then(function (r) { return r.text(); }).then(function (t) {
       var now = { t: Date.now(), m: parseMetrics(t) }, m = now.m, box = TC.$('#health');
       var live = m.tourcast_publisher_live === 1, parts = [live ? '手机推流中' : '手机未连接'];
@@ -244,12 +253,41 @@
   setInterval(pollHealth, 2000);
   pollHealth();
 
-  function renderRestream(targets) {
-    var box = TC.$('#restream');
-    if (!targets || !targets.length) { box.textContent = '未配置转推'; return; }
-    box.textContent = '转推：' + targets.map(function (t) { return (t.name || t.url) + ' ' + (t.state || ''); }).join('；');
+  /* {"publisher":{live, on_air_live, input_kbps, input_fps, frames_dropped,
+   *  frames_late, reconnects}, "restream":[{url, state, failures, error}]},
+   * in the welcome and once a second. */
+  function renderStream(s) {
+    streamSeen = Date.now();
+    var p = s.publisher || {}, box = TC.$('#health');
+    var parts = [p.live ? '手机推流中' : '手机未连接（观众看到“信号重连中”）'];
+    if (p.live) parts.push('码率 ' + Math.round(p.input_kbps || 0) + ' kbit/s', '帧率 ' + Math.round(p.input_fps || 0));
+    parts.push('重连 ' + (p.reconnects || 0) + ' 次');
+    if (p.frames_dropped || p.frames_late) parts.push('丢帧 ' + (p.frames_dropped || 0) + ' · 迟到 ' + (p.frames_late || 0));
+    box.textContent = parts.join(' · ');
+    box.dataset.live = p.live ? '1' : '0';
+    renderRestream(s.restream || []);
   }
-  TC.$('#restream').textContent = '转推状态：服务器暂未提供';
+
+  var RESTREAM_STATE = { live: '推流中', connecting: '连接中', retrying: '重试中', failed: '失败', stopped: '已停止' };
+  function renderRestream(targets) {
+    var box = TC.clear(TC.$('#restream'));
+    if (!targets.length) { box.textContent = '未配置转推'; return; }
+    targets.forEach(function (t) {
+      box.appendChild(TC.el('div', { class: 'row', 'data-restream': t.url },
+        TC.el('span', { class: 'grow', text: t.url + ' · ' + (RESTREAM_STATE[t.state] || t.state) +
+          (t.failures ? ' · 失败 ' + t.failures + ' 次' : '') }),
+        TC.el('button', { testid: 'restream-remove', text: '移除',
+          onclick: function () { send({ type: 'restream.remove', url: t.url }); } })));
+    });
+  }
+  TC.$('#restream').textContent = '转推：读取中…';
+  TC.$('#rform').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var input = e.target.elements.url, url = input.value.trim();
+    if (!/^rtmps?:\/\//.test(url)) { setStatus('转推地址要以 rtmp:// 或 rtmps:// 开头'); return; }
+    send({ type: 'restream.add', url: url });
+    input.value = '';
+  });
 
   TC.$('#end').addEventListener('click', function () {
     if (!show || show.ended_unix_ms) return;
