@@ -1,0 +1,334 @@
+/* main_glue.c — the callbacks that hand each module's events to the others.
+ *
+ * RTMP ingest to the pipeline, the pipeline's feed and overlay reports to the
+ * room, the room's state to the overlay, the HTTP server's /healthz,
+ * /metrics, /api and upload bodies to the store and the room, restream
+ * requests to the restream module. Wiring only: each callback is a few lines
+ * that call a module's API.
+ */
+#include <gio/gio.h>
+
+#include "stream/archive.h"
+#include "ws/prom.h"
+
+#include "main.h"
+
+/* ---- the glue between modules ---- */
+
+void on_publish_start(void *user, const char *key) {
+  app_t *app = user;
+  GError *err = NULL;
+  g_message("publisher live");
+  gint64 show = room_show_ensure(app->room);
+  if (show == 0)
+    return;
+  if (!pipeline_begin(app->pipeline, show, &err)) {
+    g_warning("cannot start the pipeline: %s", err->message);
+    g_clear_error(&err);
+  }
+}
+
+/* The output switched between the phone and the standby slate: that is the
+ * moment the viewers saw, so the event carries that frame's stream_ms. */
+void on_feed_changed(void *user, gboolean live, gint64 stream_ms) {
+  app_t *app = user;
+  g_message("output %s at stream_ms %" G_GINT64_FORMAT, live ? "live" : "on the slate", stream_ms);
+  room_publisher_at(app->room, live, stream_ms);
+}
+
+void on_show_ended(void *user, gint64 show_id) {
+  app_t *app = user;
+  g_message("show %" G_GINT64_FORMAT " ended", show_id);
+  pipeline_finish(app->pipeline, TRUE);
+}
+
+/* Once a second: a show that has shown the slate for --show-timeout-min ends;
+ * once an hour, old shows' media are pruned. */
+gboolean on_show_tick(gpointer user) {
+  app_t *app = user;
+  gint64 since = pipeline_slate_since_us(app->pipeline);
+  gint64 limit = (gint64)app->opt.show_timeout_min * 60 * G_USEC_PER_SEC;
+  if (since >= 0 && g_get_monotonic_time() - since > limit) {
+    g_message("no publisher for %d min: ending the show", app->opt.show_timeout_min);
+    if (!room_show_end(app->room))
+      pipeline_finish(app->pipeline, TRUE);
+  }
+  static guint ticks;
+  if (app->opt.retention_days > 0 && ticks++ % 3600 == 0) {
+    gint64 keep = store_show_current(app->store);
+    guint n = archive_prune(app->shows_dir, (gint64)app->opt.retention_days * 86400, keep);
+    if (n > 0)
+      g_message("pruned the media of %u old shows", n);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+void on_flv_data(void *user, guint8 tag_type, guint32 ts, const guint8 *data, gsize len) {
+  app_t *app = user;
+  pipeline_push_flv(app->pipeline, tag_type, ts, data, len);
+}
+
+void on_publish_stop(void *user) {
+  app_t *app = user;
+  g_message("publisher gone");
+  pipeline_end(app->pipeline); /* the slate follows, and with it publisher.drop */
+}
+
+gboolean on_can_accept(void *user) {
+  app_t *app = user;
+  return pipeline_can_accept(app->pipeline);
+}
+
+char *healthz_json(void *user) {
+  app_t *app = user;
+  rtmp_server_stats_t rs;
+  rtmp_server_get_stats(app->rtmp, &rs);
+  return g_strdup_printf("{\"ok\":true,\"version\":\"%s\",\"publisher_live\":%s,"
+                         "\"stream_ms\":%" G_GINT64_FORMAT "}\n",
+                         TOURCAST_VERSION, rs.publishing ? "true" : "false",
+                         MAX(pipeline_stream_ms(app->pipeline), 0));
+}
+
+/* The leader's restream.add / restream.remove. */
+gboolean on_restream(void *user, gboolean add, const char *url, const char **why) {
+  app_t *app = user;
+  if (!add) {
+    *why = "not a restream target";
+    return restream_remove(app->restream, url);
+  }
+  GError *err = NULL;
+  if (restream_add(app->restream, url, &err))
+    return TRUE;
+  *why = err->code == G_IO_ERROR_EXISTS     ? "already a restream target"
+         : err->code == G_IO_ERROR_NO_SPACE ? "too many restream targets (8)"
+                                            : "url must be rtmp:// or rtmps://";
+  g_error_free(err);
+  return FALSE;
+}
+
+/* The leader's view of the stream: the phone's health and each target. */
+json_t *stream_status(void *user) {
+  app_t *app = user;
+  pipeline_stats_t ps;
+  pipeline_get_stats(app->pipeline, &ps);
+  json_t *targets = json_array();
+  GArray *info = restream_info(app->restream);
+  for (guint i = 0; i < info->len; i++) {
+    const restream_target_info_t *t = &g_array_index(info, restream_target_info_t, i);
+    json_array_append_new(targets, json_pack("{s:s, s:s, s:i, s:s?}", "url", t->url, "state",
+                                             restream_state_name(t->state), "failures",
+                                             (int)t->failures, "error", t->last_error));
+  }
+  restream_info_free(info);
+  return json_pack("{s:{s:b, s:b, s:f, s:f, s:I, s:I, s:I}, s:o}", "publisher", "live", ps.live,
+                   "on_air_live", ps.feed_live, "input_kbps", ps.input_kbps, "input_fps",
+                   ps.input_fps, "frames_dropped", (json_int_t)ps.frames_dropped, "frames_late",
+                   (json_int_t)ps.frames_late, "reconnects", (json_int_t)ps.reconnects, "restream",
+                   targets);
+}
+
+/* One series per --restream target, labelled by its position (URLs carry
+ * stream keys: they never go into metrics). */
+static void restream_metrics(restream_t *rs, GString *s) {
+  GArray *info = restream_info(rs);
+  g_string_append(s, "# HELP tourcast_restream_live 1 while the target receives the output; "
+                     "0 while connecting or retrying.\n# TYPE tourcast_restream_live gauge\n");
+  for (guint i = 0; i < info->len; i++) {
+    const restream_target_info_t *t = &g_array_index(info, restream_target_info_t, i);
+    g_string_append_printf(s, "tourcast_restream_live{target=\"%u\",state=\"%s\"} %d\n", i,
+                           restream_state_name(t->state), t->state == RESTREAM_LIVE);
+  }
+  g_string_append(s, "# HELP tourcast_restream_failures_total Connections to the target that "
+                     "failed.\n# TYPE tourcast_restream_failures_total counter\n");
+  for (guint i = 0; i < info->len; i++) {
+    const restream_target_info_t *t = &g_array_index(info, restream_target_info_t, i);
+    g_string_append_printf(s, "tourcast_restream_failures_total{target=\"%u\"} %u\n", i,
+                           t->failures);
+  }
+  g_string_append(s, "# HELP tourcast_restream_bytes Media bytes sent on the target's current "
+                     "connection.\n# TYPE tourcast_restream_bytes gauge\n");
+  for (guint i = 0; i < info->len; i++) {
+    const restream_target_info_t *t = &g_array_index(info, restream_target_info_t, i);
+    g_string_append_printf(s, "tourcast_restream_bytes{target=\"%u\"} %" G_GUINT64_FORMAT "\n", i,
+                           t->bytes_sent);
+  }
+  restream_info_free(info);
+}
+
+char *metrics_text(void *user) {
+  app_t *app = user;
+  rtmp_server_stats_t rs;
+  pipeline_stats_t ps;
+  rtmp_server_get_stats(app->rtmp, &rs);
+  pipeline_get_stats(app->pipeline, &ps);
+  GString *s = g_string_new(NULL);
+  prom_metric(s, "tourcast_publisher_live", "gauge", "1 while a publisher is live.", NULL,
+              rs.publishing);
+  prom_metric(s, "tourcast_stream_ms", "gauge",
+              "The stream clock: ms of output video in this show.", NULL,
+              (double)MAX(ps.stream_ms, 0));
+  prom_metric(s, "tourcast_rtmp_connections_open", "gauge", "Open RTMP connections.", NULL,
+              rs.connections_open);
+  prom_metric(s, "tourcast_rtmp_connections_accepted_total", "counter",
+              "RTMP connections accepted.", NULL, (double)rs.connections_accepted);
+  prom_metric(s, "tourcast_rtmp_connections_rejected_total", "counter",
+              "RTMP connections refused or closed on bad input.", NULL,
+              (double)rs.connections_rejected);
+  prom_metric(s, "tourcast_rtmp_bytes_in_total", "counter", "Bytes read from RTMP sockets.", NULL,
+              (double)rs.bytes_in);
+  prom_metric(s, "tourcast_pipeline_sessions_total", "counter", "Publishes handled.", NULL,
+              (double)ps.sessions);
+  prom_metric(s, "tourcast_pipeline_errors_total", "counter",
+              "Publishes that ended on a media error.", NULL, (double)ps.errors);
+  prom_metric(s, "tourcast_frames_out_total", "counter", "Frames sent to the encoder.", NULL,
+              (double)ps.frames_out);
+  prom_metric(s, "tourcast_hls_segments_total", "counter", "Segments added to the live playlist.",
+              NULL, (double)ps.segments);
+  prom_metric(s, "tourcast_output_on_air", "gauge", "1 while a show's output runs.", NULL,
+              ps.on_air);
+  prom_metric(s, "tourcast_output_live", "gauge",
+              "1 while the output shows the publisher, 0 on the standby slate.", NULL,
+              ps.feed_live);
+  prom_metric(s, "tourcast_output_slate_frames", "gauge",
+              "Standby slate frames sent in this show's output.", NULL, (double)ps.frames_slate);
+  prom_metric(s, "tourcast_output_restarts_total", "counter",
+              "Outputs started after the first (encoder restarts).", NULL,
+              (double)ps.output_restarts);
+  prom_metric(s, "tourcast_publisher_input_kbps", "gauge",
+              "Publisher's FLV bitrate over the last second.", NULL, ps.input_kbps);
+  prom_metric(s, "tourcast_publisher_input_fps", "gauge",
+              "Publisher's video frames over the last second.", NULL, ps.input_fps);
+  prom_metric(s, "tourcast_publisher_frames_dropped", "gauge",
+              "Live frames dropped in this show: the publisher ran ahead of the output.", NULL,
+              (double)ps.frames_dropped);
+  prom_metric(s, "tourcast_publisher_frames_late", "gauge",
+              "Output ticks in this show with no new live frame (the last one repeated).", NULL,
+              (double)ps.frames_late);
+  prom_metric(s, "tourcast_publisher_reconnects", "gauge",
+              "Publishes after the first in this show.", NULL, (double)ps.reconnects);
+  double n = ps.latency_count ? (double)ps.latency_count : 1.0;
+  g_string_append(s, "# HELP tourcast_hls_added_latency_ms From a frame's arrival over RTMP to "
+                     "the playlist listing its segment, for the first and last frame of a "
+                     "segment.\n# TYPE tourcast_hls_added_latency_ms gauge\n");
+  g_string_append_printf(
+      s,
+      "tourcast_hls_added_latency_ms{frame=\"first\",stat=\"last\"} %" G_GINT64_FORMAT "\n"
+      "tourcast_hls_added_latency_ms{frame=\"first\",stat=\"max\"} %" G_GINT64_FORMAT "\n"
+      "tourcast_hls_added_latency_ms{frame=\"first\",stat=\"mean\"} %.1f\n"
+      "tourcast_hls_added_latency_ms{frame=\"last\",stat=\"last\"} %" G_GINT64_FORMAT "\n"
+      "tourcast_hls_added_latency_ms{frame=\"last\",stat=\"max\"} %" G_GINT64_FORMAT "\n"
+      "tourcast_hls_added_latency_ms{frame=\"last\",stat=\"mean\"} %.1f\n",
+      ps.latency_first_ms, ps.latency_first_max_ms, ps.latency_first_sum_ms / n, ps.latency_last_ms,
+      ps.latency_last_max_ms, ps.latency_last_sum_ms / n);
+  restream_metrics(app->restream, s);
+  room_metrics(app->room, s);
+  return g_string_free(s, FALSE);
+}
+
+gint64 clock_stream_ms(void *user) {
+  return pipeline_stream_ms(((app_t *)user)->pipeline);
+}
+
+gint64 clock_epoch(void *user) {
+  return pipeline_epoch_unix_ms(((app_t *)user)->pipeline);
+}
+
+static char *json_body(json_t *j, int *status) {
+  if (j == NULL) {
+    *status = 404;
+    return g_strdup("{\"error\":\"not found\"}\n");
+  }
+  char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  char *body = g_strconcat(text ? text : "null", "\n", NULL);
+  free(text);
+  return body;
+}
+
+/* /api/shows, /api/shows/ID/events (public: no phone numbers), and the
+ * leader's picking list /api/shows/ID/orders.csv. */
+char *api_body(void *user, const http_route_t *route, const char *token, int *status) {
+  app_t *app = user;
+  switch (route->kind) {
+    case HTTP_ROUTE_API_SHOWS:
+      return json_body(store_shows_json(app->store), status);
+    case HTTP_ROUTE_API_EVENTS:
+      if (!store_show_exists(app->store, route->show_id))
+        return json_body(NULL, status);
+      return json_body(store_events_json(app->store, route->show_id), status);
+    case HTTP_ROUTE_API_ORDERS_CSV: {
+      if (!room_leader_token_ok(app->room, token)) {
+        *status = 403;
+        return g_strdup("{\"error\":\"the leader token is required\"}\n");
+      }
+      if (!store_show_exists(app->store, route->show_id))
+        return json_body(NULL, status);
+      GString *csv = g_string_new(NULL);
+      if (!store_orders_csv(app->store, route->show_id, csv)) {
+        g_string_free(csv, TRUE);
+        return NULL;
+      }
+      return g_string_free(csv, FALSE);
+    }
+    default:
+      *status = 404;
+      return g_strdup("{\"error\":\"not found\"}\n");
+  }
+}
+
+/* The room's state as the overlay draws it. Returns the version that the
+ * first frame showing it will report (pin and highlight are stamped with
+ * that frame's stream_ms), or 0 when no frame will (nothing is encoding). */
+guint64 on_overlay_changed(void *user) {
+  app_t *app = user;
+  room_overlay_t ro;
+  room_overlay_get(app->room, &ro);
+  overlay_state_t st = {
+      .title = ro.title ? ro.title : app->opt.title,
+      .promise = ro.promise,
+      .qr_text = app->viewer_url,
+      .version = ++app->overlay_version,
+  };
+  if (ro.has_product) {
+    st.product.shown = TRUE;
+    st.product.id = ro.product_id;
+    st.product.name = ro.product_name;
+    st.product.price_cents = ro.price_cents;
+    st.product.unit = ro.unit;
+    st.product.stock = ro.stock;
+    st.product.sold = ro.sold;
+    st.product.image_path = ro.image_path;
+  }
+  st.n_ticker = MIN(ro.n_ticker, OVERLAY_TICKER_MAX);
+  for (int i = 0; i < st.n_ticker; i++)
+    st.ticker[i] = (overlay_ticker_entry_t){ro.ticker[i].seq, ro.ticker[i].name,
+                                            ro.ticker[i].product, ro.ticker[i].qty};
+  if (ro.has_question) {
+    st.question.shown = TRUE;
+    st.question.id = ro.question_id;
+    st.question.name = ro.question_name;
+    st.question.text = ro.question_text;
+    st.question.answer = ro.answer;
+  }
+  overlay_update(app->overlay, &st);
+  room_overlay_clear(&ro);
+  return pipeline_on_air(app->pipeline) ? st.version : 0;
+}
+
+/* The first frame showing overlay state `version` went out: pins and
+ * highlights waiting for it get its stream_ms. */
+void on_overlay_shown(void *user, guint64 version, gint64 stream_ms) {
+  app_t *app = user;
+  if (app->room != NULL)
+    room_overlay_shown(app->room, version, stream_ms);
+}
+
+gboolean leader_ok(void *user, const char *token) {
+  return room_leader_token_ok(((app_t *)user)->room, token);
+}
+
+/* POST /api/products/ID/image, the token already checked. */
+char *upload_body(void *user, const http_route_t *route, const guint8 *body, gsize len,
+                  int *status) {
+  return room_product_image_upload(((app_t *)user)->room, route->product_id, body, len, status);
+}
