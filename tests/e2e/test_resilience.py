@@ -31,11 +31,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 import websockets  # noqa: E402  (Debian: python3-websockets)
 
-# rtmp2sink connects through GIO, whose default proxy resolver is libproxy (C++);
-# an exception thrown inside it trips AddressSanitizer's __cxa_throw
-# interceptor in our C binary. Servers here need no proxy.
-os.environ["GIO_USE_PROXY_RESOLVER"] = "dummy"
-
 OUT_W, OUT_H = 720, 1280
 TOKEN = "leadertoken123"
 SEGMENT_S = 1.0
