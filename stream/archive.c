@@ -6,6 +6,7 @@
  * segmenter.
  */
 #include "stream/archive.h"
+#include "stream/hls.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -122,17 +123,8 @@ char *archive_render(const archive_t *a) {
 
 static gboolean write_playlist(const archive_t *a, GError **err) {
   char *text = archive_render(a);
-  char *path = g_build_filename(a->dir, "index.m3u8", NULL);
-  char *tmp = g_strconcat(path, ".tmp", NULL);
-  gboolean ok = g_file_set_contents(tmp, text, -1, err);
-  if (ok && g_rename(tmp, path) != 0) {
-    g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "rename %s: %s", tmp,
-                g_strerror(errno));
-    ok = FALSE;
-  }
+  gboolean ok = hls_write_playlist(a->dir, text, err);
   g_free(text);
-  g_free(path);
-  g_free(tmp);
   return ok;
 }
 

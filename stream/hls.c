@@ -92,21 +92,17 @@ char *hls_playlist_render(const hls_playlist_t *pl) {
   return g_string_free(s, FALSE);
 }
 
-/* Writes index.m3u8 through a temporary file and rename(2), so an HTTP reader
- * sees either the old or the new playlist, never a torn one. */
+gboolean hls_write_playlist(const char *dir, const char *text, GError **err) {
+  char *path = g_build_filename(dir, "index.m3u8", NULL);
+  gboolean ok = g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0666, err);
+  g_free(path);
+  return ok;
+}
+
 static gboolean write_atomically(const hls_playlist_t *pl, GError **err) {
   char *text = hls_playlist_render(pl);
-  char *path = g_build_filename(pl->dir, "index.m3u8", NULL);
-  char *tmp = g_strconcat(path, ".tmp", NULL);
-  gboolean ok = g_file_set_contents(tmp, text, -1, err);
-  if (ok && g_rename(tmp, path) != 0) {
-    g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "rename %s: %s", tmp,
-                g_strerror(errno));
-    ok = FALSE;
-  }
+  gboolean ok = hls_write_playlist(pl->dir, text, err);
   g_free(text);
-  g_free(path);
-  g_free(tmp);
   return ok;
 }
 

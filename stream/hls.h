@@ -40,4 +40,9 @@ guint64 hls_playlist_segment_count(const hls_playlist_t *pl);
  * ("2026-11-27T07:01:33.123Z"); buf must hold 32 bytes. */
 void hls_format_pdt(gint64 unix_ms, char buf[32]);
 
+/* Replaces dir/index.m3u8 with `text` atomically (a temporary file renamed
+ * over it), so an HTTP reader sees the old playlist or the new one, never a
+ * torn one. No fsync: a playlist is rewritten every segment. */
+gboolean hls_write_playlist(const char *dir, const char *text, GError **err);
+
 #endif
