@@ -401,22 +401,15 @@ static void on_answer(room_t *r, session_t *s, const proto_msg_t *m) {
     room_overlay_changed(r);
 }
 
-/* A question of this show, or none. */
-static gboolean question_in_show(room_t *r, gint64 show, gint64 id) {
-  json_t *all = store_questions_json(r->store, show);
-  gboolean found = FALSE;
-  for (gsize i = 0; all != NULL && i < json_array_size(all) && !found; i++)
-    found = json_integer_value(json_object_get(json_array_get(all, i), "id")) == id;
-  json_decref(all);
-  return found;
-}
-
 static void on_highlight(room_t *r, session_t *s, const proto_msg_t *m) {
   gint64 show = need_show(r, s, m);
   gint64 id = m->u.highlight.question_id;
   if (show == 0)
     return;
-  if (id != 0 && !question_in_show(r, show, id)) {
+  json_t *q = id != 0 ? room_question_json(r, show, id) : NULL;
+  gboolean missing = id != 0 && q == NULL;
+  json_decref(q);
+  if (missing) {
     room_error(r, s->id, PROTO_ERR_INVALID, "no such question in this show", m->ref);
     return;
   }

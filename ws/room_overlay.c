@@ -131,20 +131,27 @@ void room_overlay_shown(room_t *r, guint64 version, gint64 stream_ms) {
 
 /* ---- the snapshot ---- */
 
-static void get_question(room_t *r, gint64 show, room_overlay_t *out) {
-  json_t *all = store_questions_json(r->store, show);
-  for (gsize i = 0; all != NULL && i < json_array_size(all); i++) {
+json_t *room_question_json(room_t *r, gint64 show, gint64 id) {
+  json_t *all = store_questions_json(r->store, show), *found = NULL;
+  for (gsize i = 0; all != NULL && i < json_array_size(all) && found == NULL; i++) {
     json_t *q = json_array_get(all, i);
-    if (json_integer_value(json_object_get(q, "id")) != r->highlight)
-      continue;
-    out->has_question = TRUE;
-    out->question_id = r->highlight;
-    out->question_name = g_strdup(json_string_value(json_object_get(q, "name")));
-    out->question_text = g_strdup(json_string_value(json_object_get(q, "text")));
-    out->answer = g_strdup(json_string_value(json_object_get(q, "answer")));
-    break;
+    if (json_integer_value(json_object_get(q, "id")) == id)
+      found = json_incref(q);
   }
   json_decref(all);
+  return found;
+}
+
+static void get_question(room_t *r, gint64 show, room_overlay_t *out) {
+  json_t *q = room_question_json(r, show, r->highlight);
+  if (q == NULL)
+    return;
+  out->has_question = TRUE;
+  out->question_id = r->highlight;
+  out->question_name = g_strdup(json_string_value(json_object_get(q, "name")));
+  out->question_text = g_strdup(json_string_value(json_object_get(q, "text")));
+  out->answer = g_strdup(json_string_value(json_object_get(q, "answer")));
+  json_decref(q);
 }
 
 static char *product_name(room_t *r, gint64 id) {

@@ -101,6 +101,9 @@ guint64 room_overlay_changed(room_t *r);
  * showing it is known: stored and broadcast with that frame's stream_ms. */
 void room_mark_on_screen(room_t *r, room_mark_kind_t kind, gint64 id, ws_conn_id_t conn,
                          const char *ref);
+/* Question `id` of `show` as store_questions_json() gives it (a new
+ * reference), or NULL if the show has no such question. */
+json_t *room_question_json(room_t *r, gint64 show, gint64 id);
 /* An order went through: the ticker gets it. */
 void room_overlay_ticker_push(room_t *r, const char *masked, gint64 product_id, gint64 qty);
 
