@@ -119,10 +119,15 @@
     var phase = document.body.dataset.phase;
     if (phase === phaseShown) return;
     phaseShown = phase;
-    var ids = phase === 'show' ? ['c-show', 'c-products', 'c-orders', 'c-questions', 'c-past', 'c-settings']
-      : ['c-show', 'c-settings', 'c-orders', 'c-past', 'c-products', 'c-questions'];
-    var side = TC.$('#side');
-    ids.forEach(function (id) { side.appendChild(document.getElementById(id)); });
+    /* Two columns side by side on a wide screen, one after the other on a
+     * phone. A card never moves while the phase stays. */
+    var cols = phase === 'show' ? [['c-show', 'c-products', 'c-questions'], ['c-orders', 'c-past', 'c-settings']]
+      : [['c-show', 'c-settings'], ['c-orders', 'c-past', 'c-products', 'c-questions']];
+    cols.forEach(function (ids, i) {
+      var col = document.getElementById('col' + (i + 1));
+      ids.forEach(function (id) { col.appendChild(document.getElementById(id)); });
+    });
+    TC.$('#sched').open = phase !== 'show'; /* during a show it folds away */
     renderOrdersCard();
   }
 
@@ -153,7 +158,7 @@
     var parts = [phoneText(stateOf(openShow))];
     if (publisherLive && lastStream) parts.push('码率 ' + Math.round(p.input_kbps || 0) + ' kbit/s', '帧率 ' + Math.round(p.input_fps || 0));
     if (openShow && lastStream) {
-      parts.push('重连 ' + (p.reconnects || 0) + ' 次');
+      if (p.reconnects) parts.push('重连 ' + p.reconnects + ' 次');
       if (p.frames_dropped || p.frames_late) parts.push('丢帧 ' + (p.frames_dropped || 0) + ' · 迟到 ' + (p.frames_late || 0));
     }
     box.textContent = parts.join(' · ');
