@@ -139,8 +139,9 @@
     box.appendChild(el('div', { class: 'show-title', text: openShow.title }));
     if (openShow.promise) box.appendChild(el('div', { class: 'muted', text: '承诺：' + openShow.promise }));
     box.appendChild(el('div', { class: 'muted', text: fmtDate(openShow.started_unix_ms) + ' 开播 · 第 ' + openShow.id + ' 场' }));
-    var ms = openShow.duration_ms || 0;
-    if (st === 'live' || st === 'slate') ms += Date.now() - showAt;
+    var ms;
+    if (typeof openShow.duration_ms === 'number') ms = openShow.duration_ms + (st === 'live' || st === 'slate' ? Date.now() - showAt : 0);
+    else ms = openShow.epoch_unix_ms ? Date.now() - openShow.epoch_unix_ms : 0; /* a server without duration_ms */
     clock.textContent = st === 'waiting' ? '· 等待画面' : '· 已播 ' + TC.clock(ms);
   }
   setInterval(function () { if (openShow) renderShowInfo(); }, 1000);
