@@ -32,6 +32,12 @@ async function openConsole(page, srv) {
   await h.waitFor(async () => ['ok', 'waiting'].includes(await stateOf(page)), 10000, 'console greeted');
 }
 
+async function playsPast(page, seconds, timeoutMs) {
+  const t0 = await page.evaluate(() => document.querySelector('[data-testid="video"]').currentTime);
+  await h.waitFor(async () => (await page.evaluate(() => document.querySelector('[data-testid="video"]').currentTime)) > t0 + seconds,
+    timeoutMs, `the console's video plays ${seconds} s`);
+}
+
 async function buttons(page) {
   return { begin: await visible(page, 'begin-show'), end: await visible(page, 'end-show') };
 }
@@ -147,12 +153,15 @@ h.main('console', async (t0) => {
     await noMarkupFromUsers(leader);
   });
 
-  await t.step('screenshots during a show (1280x800, 360x780)', async () => {
+  await t.step('the console\'s preview plays the show (hidden between shows, begun from there); screenshots', async () => {
+    await playsPast(leader, 1, 45000);
+    await leader.evaluate(() => window.scrollTo(0, 0));
     await t.shot(leader, 'console-show-1280x800');
     const small = await h.newPage(browser, PHONE);
     await openConsole(small, srv);
     await small.waitForSelector(tid('pin-' + pid));
     await rowsNotCollapsed(small);
+    await playsPast(small, 0.5, 30000);
     await t.shot(small, 'console-show-360x780');
     await small.context().close();
   });
