@@ -268,6 +268,23 @@ h.main('console', async (t0) => {
     await t.shot(leader, 'console-show2-1280x800');
   });
 
+  await t.step('the phone drops during show 2: slate, 结束直播 still offered; back to live', async () => {
+    phone.kill('SIGKILL');
+    await h.waitFor(async () => (await showStateOf(leader)) === 'slate', 15000, 'show state slate');
+    await h.waitFor(async () => (await text(leader, '#health')).includes('手机未连接（观众看到“信号重连中”）'), 5000, 'phone away text');
+    const b = await buttons(leader);
+    h.assert(!b.begin && b.end, 'on the slate: end only ' + JSON.stringify(b));
+    phone = h.fakePhone(srv.rtmpUrl, ...clipOpts);
+    await h.waitFor(async () => (await showStateOf(leader)) === 'live', 30000, 'live again');
+  });
+
+  await t.step('the announcement is withdrawn', async () => {
+    await leader.click('#sched > summary'); /* folded during a show */
+    await leader.click(tid('schedule-clear'));
+    await h.waitFor(async () => (await text(leader, tid('next-show'))).includes('还没有预告'), 5000, 'schedule cleared');
+    h.assert(!(await visible(leader, 'schedule-clear')), 'nothing left to withdraw');
+  });
+
   if (pending.length) console.log('PENDING steps: ' + pending.length);
   for (const p of [viewer, leader]) h.assert(p.problems.length === 0, 'page errors: ' + p.problems.join('; '));
   await browser.close();
