@@ -56,7 +56,6 @@ async function rowsNotCollapsed(page) {
 }
 
 h.main('console', async (t) => {
-
   const srv = new h.Server(['--width', '360', '--height', '640', '--bitrate', '600', '--segment-ms', '1000']);
   servers.push(srv);
   await srv.start();
@@ -152,6 +151,7 @@ h.main('console', async (t) => {
     await openConsole(small, srv);
     await small.waitForSelector(tid('pin-' + pid));
     await rowsNotCollapsed(small);
+    h.assert((await text(small, tid('orders'))).includes('王小明'), 'a console opened mid-show lists the show\'s orders');
     await playsPast(small, 0.5, 30000);
     await t.shot(small, 'console-show-360x780');
     await small.context().close();
@@ -266,6 +266,15 @@ h.main('console', async (t) => {
     h.assert(!b.begin && b.end, 'on the slate: end only ' + JSON.stringify(b));
     phone = h.fakePhone(srv.rtmpUrl, ...clipOpts);
     await h.waitFor(async () => (await showStateOf(leader)) === 'live', 30000, 'live again');
+  });
+
+  await t.step('the open show\'s promise is changed from the console', async () => {
+    await leader.click('#edit-show > summary');
+    h.assert((await leader.inputValue(tid('update-title'))) === TITLE, 'edit form filled');
+    await leader.fill(tid('update-promise'), '坏一赔二');
+    await leader.click(tid('update-show'));
+    await h.waitFor(async () => (await text(leader, '#show-info')).includes('承诺：坏一赔二'), 5000, 'show broadcast with the new promise');
+    h.assert((await srv.json('/api/shows'))[0].promise === '坏一赔二', 'stored');
   });
 
   await t.step('the announcement is withdrawn', async () => {

@@ -48,7 +48,7 @@
   function pad(n) { return (n < 10 ? '0' : '') + n; }
   function fmtDate(ms) {
     var d = new Date(ms);
-    return (d.getMonth() + 1) + '月' + d.getDate() + '日 周' + '日一二三四五六'[d.getDay()] + ' ' +
+    return (d.getFullYear() !== new Date().getFullYear() ? d.getFullYear() + '年' : '') + (d.getMonth() + 1) + '月' + d.getDate() + '日 周' + '日一二三四五六'[d.getDay()] + ' ' +
       pad(d.getHours()) + ':' + pad(d.getMinutes());
   }
   function fmtDur(ms) {
@@ -235,6 +235,21 @@
   TC.$('#end').addEventListener('click', function () {
     if (!openShow) return;
     if (window.confirm('确定结束本场直播吗？结束后观众只能看回放。')) send({ type: 'show.end' });
+  });
+
+  /* Title and promise of the open show, on screen too (show.update). */
+  var uform = TC.$('#uform'), ufe = uform.elements;
+  TC.$('#edit-show').addEventListener('toggle', function () {
+    if (!this.open || !openShow) return;
+    ufe.title.value = openShow.title || '';
+    ufe.promise.value = openShow.promise || '';
+    TC.$('#uerr').textContent = '';
+  });
+  uform.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var title = ufe.title.value.trim();
+    if (!title) { TC.$('#uerr').textContent = '标题不能为空'; return; }
+    if (send({ type: 'show.update', title: title, promise: ufe.promise.value.trim() })) TC.$('#edit-show').open = false;
   });
 
   /* ---- the next show ---- */
