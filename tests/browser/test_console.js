@@ -104,6 +104,7 @@ h.main('console', async (t) => {
     await leader.click(tid('product-save'));
     const li = await leader.waitForSelector('#products li[data-product]');
     pid = Number(await li.getAttribute('data-product'));
+    h.assert((await leader.$$(tid('pin-' + pid))).length === 0, 'no 讲解 between shows (a pin needs a show)');
   });
 
   await t.step('begin show 1 from the console (title, promise), then the phone publishes: waiting -> live', async () => {

@@ -128,6 +128,7 @@
       ids.forEach(function (id) { col.appendChild(document.getElementById(id)); });
     });
     TC.$('#sched').open = phase !== 'show'; /* during a show it folds away */
+    renderProducts();
     renderOrdersCard();
   }
 
@@ -348,8 +349,9 @@
           el('button', { type: 'button', class: 'ghost', text: '编辑', onclick: function () { edit(id); } }),
           el('button', { type: 'button', class: 'ghost', text: p.on_sale ? '下架' : '上架',
             onclick: function () { send({ type: 'product.put', id: id, on_sale: !p.on_sale }); } }),
-          el('button', { type: 'button', class: on ? 'primary' : '', testid: 'pin-' + id, text: on ? '取消讲解' : '讲解',
-            onclick: function () { window.tcPinTapAt = performance.timeOrigin + performance.now(); send({ type: 'pin', product_id: on ? null : id }); } }))));
+          /* A pin needs a show on air. */
+          openShow ? el('button', { type: 'button', class: on ? 'primary' : '', testid: 'pin-' + id, text: on ? '取消讲解' : '讲解',
+            onclick: function () { window.tcPinTapAt = performance.timeOrigin + performance.now(); send({ type: 'pin', product_id: on ? null : id }); } }) : null)));
     });
   }
 
