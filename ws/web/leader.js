@@ -355,7 +355,9 @@
     });
   }
 
-  var form = TC.$('#pform'), fe = form.elements;
+  /* The values an edit started from: only what the leader changed is sent,
+   * so a 上架 tapped just before 编辑 is not undone by a stale checkbox. */
+  var form = TC.$('#pform'), fe = form.elements, editing = null;
   function edit(id) {
     var p = products[id];
     fe.id.value = id;
@@ -365,10 +367,13 @@
     fe.stock.value = p.stock;
     fe.limit.value = p.limit_per_buyer;
     fe.on_sale.checked = p.on_sale;
+    editing = { name: p.name, price_cents: p.price_cents, unit: p.unit || '', stock: p.stock,
+      limit_per_buyer: p.limit_per_buyer, on_sale: p.on_sale };
     TC.$('#pform-title').textContent = '编辑：' + p.name;
     form.scrollIntoView({ block: 'nearest' });
   }
   function resetForm() {
+    editing = null;
     form.reset();
     fe.id.value = '';
     TC.$('#pform-title').textContent = '新建商品';
@@ -387,9 +392,19 @@
     if (fe.unit.value.trim()) m.unit = fe.unit.value.trim();
     if (fe.stock.value !== '') m.stock = parseInt(fe.stock.value, 10);
     if (fe.limit.value !== '') m.limit_per_buyer = parseInt(fe.limit.value, 10);
-    if (fe.id.value) m.id = Number(fe.id.value);
-    m.ref = 'p-' + TC.randomKey();
     var file = fe.image.files[0];
+    if (fe.id.value) {
+      m.id = Number(fe.id.value);
+      if (editing) {
+        Object.keys(editing).forEach(function (k) { if (k in m && m[k] === editing[k]) delete m[k]; });
+        if (Object.keys(m).length === 2) { /* type and id: nothing changed */
+          if (file) uploadImage(m.id, file);
+          resetForm();
+          return;
+        }
+      }
+    }
+    m.ref = 'p-' + TC.randomKey();
     if (file) pendingImage = { file: file, id: m.id, ref: m.ref, name: m.name };
     if (send(m)) resetForm();
   });
