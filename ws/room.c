@@ -158,6 +158,10 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
                         "stream_ms", (json_int_t)room_now_stream_ms(r), "questions",
                         questions ? questions : json_array(), "viewers", r->stats.viewers);
   json_object_set_new(w, "publisher_live", json_boolean(r->publisher_live));
+  /* The player is seconds behind: a page that joins right after a pin
+   * shows each card when its frame is on screen, not at once. */
+  json_t *pins = show ? store_pins_recent_json(r->store, show, 5) : NULL;
+  json_object_set_new(w, "recent_pins", pins ? pins : json_array());
   /* Between shows the pages offer the last one's replay and the next one. */
   json_t *last = room_show_json(r, store_show_last_ended(r->store), FALSE);
   json_object_set_new(w, "last_show", last ? last : json_null());
