@@ -4,7 +4,8 @@
  * after a reconnect or a reload: a retry is never a second order. */
 'use strict';
 
-var REASONS = { sold_out: '已售罄', over_limit: '超过限购', not_on_sale: '未开售或已下架', invalid: '数量不对' };
+var REASONS = { sold_out: '已售罄', over_limit: '超过限购', not_on_sale: '未开售或已下架', invalid: '数量不对',
+  join_required: '请先填写自提信息' };
 
 function Shop(room, opt) {
   this.room = room;
@@ -108,8 +109,11 @@ Shop.prototype.send = function (o) {
   this.room.send(msg); /* not sent now: the next welcome sends it */
 };
 
-Shop.prototype.buy = function (productId, qty) {
-  var seen = this.opt.seenMs ? this.opt.seenMs() : undefined;
+/* seen: the stream_ms on screen when the buyer tapped (default: now).
+ * opt.gate(productId, qty, seen) may hold the order back (a guest joins first). */
+Shop.prototype.buy = function (productId, qty, seen) {
+  if (seen === undefined) seen = this.opt.seenMs ? this.opt.seenMs() : undefined;
+  if (this.opt.gate && !this.opt.gate(productId, qty, seen)) return;
   var o = { key: 'o-' + TC.randomKey(), product_id: productId, qty: qty, seen_ms: seen, state: 'pending' };
   this.mine.push(o);
   this.savePending();
