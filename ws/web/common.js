@@ -116,6 +116,12 @@ var TC = (function () {
     this.ws.send(JSON.stringify(m));
     return true;
   };
+  /* Closes for good (no reconnect). */
+  Room.prototype.stop = function () {
+    this.stopped = true;
+    clearInterval(this.pinger);
+    if (this.ws) { var ws = this.ws; this.ws = null; ws.close(); }
+  };
   Room.prototype.reconnectNow = function () {
     if (this.ws) { var ws = this.ws; this.ws = null; ws.close(); }
     this.attempt = 0;

@@ -102,7 +102,10 @@
     buy.disabled = false;
     buy.textContent = '购买';
     buy.onclick = function () {
-      TC.askDetails(function (d) { TC.store.set('details', d); join(); });
+      TC.askDetails(function (d) { TC.store.set('details', d); join(); }, '', {
+        sheet: true, title: '填写自提信息', submit: '确定', details: TC.store.get('details'),
+        note: '只需填写一次，团长按自提点配货。手机号只有团长能看到。'
+      });
     };
   }
 
@@ -117,8 +120,28 @@
       },
       onmessage: function (m) {
         if (m.type === 'welcome') {
+          if (m.guest || !m.viewer_token) return;
           TC.store.set('viewer_token', m.viewer_token);
+          TC.store.set('details', { name: m.name, pickup: m.pickup, phone: m.phone });
+          /* welcome.my_orders are the open show's: this show's come from my_orders. */
+          var open = m.show && m.show.id === showId;
+          if (!open) m.my_orders = [];
           shop.welcome(m);
+          room.send({ type: 'my_orders', show_id: showId });
+        } else if (m.type === 'my_orders') {
+          if (m.show_id === showId) shop.setMine(m.orders);
+        } else if (m.type === 'order.ok') {
+          shop.handle(m);
+          /* The server counts the limit over live and replay orders: ask again. */
+          room.send({ type: 'my_orders', show_id: showId });
+        } else if (m.type === 'error' && !room.greeted && (m.code === 'invalid' || m.code === 'forbidden')) {
+          /* Our token is unknown here and no details are kept: ask again. */
+          TC.store.del('viewer_token');
+          TC.store.del('details');
+          room.stop();
+          room = null;
+          shop.room = null;
+          renderCard();
         } else shop.handle(m);
       },
       onstate: function () {}
