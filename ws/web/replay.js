@@ -21,12 +21,15 @@
     if (link) box.appendChild(TC.el('a', { href: link, text: '看直播' }));
   }
 
-  function nowMs() {
+  /* The stream_ms at media time t (default: now); on a presented frame
+   * (requestVideoFrameCallback) t is that frame's. */
+  function nowMs(t) {
+    if (typeof t !== 'number') t = video.currentTime;
     if (player && show && show.epoch_unix_ms != null) {
-      var pdt = player.programMs();
-      if (isFinite(pdt)) offset = pdt - show.epoch_unix_ms - video.currentTime * 1000;
+      var pdt = player.programMsAt(t);
+      if (isFinite(pdt)) offset = pdt - show.epoch_unix_ms - t * 1000;
     }
-    return video.currentTime * 1000 + offset;
+    return t * 1000 + offset;
   }
   window.tcReplayMs = nowMs;
 
@@ -51,11 +54,11 @@
   }
 
   /* Rebuilds the time-driven parts when the video crossed an event. */
-  function update() {
-    var ms = nowMs();
+  function update(t) {
+    var ms = nowMs(t);
     TC.$('#clock').textContent = TC.clock(ms);
     var n = 0;
-    while (n < events.length && events[n].stream_ms <= ms) n++;
+    while (n < events.length && events[n].stream_ms <= ms + 8) n++; /* 8: ms rounding; a frame is 33 */
     if (n === cursor) return;
     cursor = n;
     var past = events.slice(0, n);
@@ -175,8 +178,20 @@
   }).then(function (h) {
     player = h;
     window.tcPlayer = h;
-    ['timeupdate', 'seeked', 'playing'].forEach(function (ev) { video.addEventListener(ev, update); });
-    setInterval(update, 250);
+    /* Without a presented frame to follow (paused, no rVFC): by currentTime. */
+    var lastFrame = 0;
+    var byTime = function () { if (video.paused || performance.now() - lastFrame > 500) update(); };
+    ['timeupdate', 'seeked', 'playing', 'pause'].forEach(function (ev) { video.addEventListener(ev, byTime); });
+    setInterval(byTime, 250);
+    /* The card and the lists change on the frame that reaches their stream_ms. */
+    if (video.requestVideoFrameCallback) {
+      var onFrame = function (now, meta) {
+        video.requestVideoFrameCallback(onFrame);
+        lastFrame = performance.now();
+        update(meta.mediaTime);
+      };
+      video.requestVideoFrameCallback(onFrame);
+    }
   }).catch(function () {
     status('error', '找不到这场直播的回放');
   });

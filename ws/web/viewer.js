@@ -128,6 +128,7 @@
 
   /* ---- what the page shows ---- */
   function mode() {
+    if (!me) return 'loading';
     if (ended) return 'ended';
     if (!show) return 'between';
     return 'live';
@@ -136,8 +137,8 @@
   function setStatus() {
     var state, text;
     var md = mode();
-    if (connState !== 'open') {
-      state = connState === 'connecting' && !me ? 'connecting' : 'reconnecting';
+    if (connState !== 'open' || md === 'loading') {
+      state = connState !== 'open' && me ? 'reconnecting' : 'connecting';
       text = state === 'connecting' ? '正在连接直播间…' : '网络断开，正在重新连接…';
     } else if (md === 'ended') {
       state = 'ended'; text = '直播已结束';
@@ -154,7 +155,7 @@
     statusBox.className = 'status ' + (state === 'ok' ? 'ok' : state === 'ended' || state === 'between' ? 'off' :
       state === 'reconnecting' || state === 'publisher-lost' ? 'bad' : '');
     statusBox.textContent = text;
-    document.body.dataset.mode = md === 'live' ? 'live' : 'off';
+    document.body.dataset.mode = md === 'live' || md === 'loading' ? md : 'off';
     document.body.dataset.guest = guest ? '1' : '0';
     TC.$('#title').textContent = md === 'live' ? show.title || '产地直播' : '产地直播';
     if (md === 'live') startPlayer(); else stopPlayer();
@@ -175,7 +176,7 @@
   function renderOffair() {
     var box = TC.clear(TC.tid('offair'));
     var md = mode();
-    if (md === 'live') return;
+    if (md === 'live' || md === 'loading') return;
     var card = TC.el('div', { class: 'card' });
     box.appendChild(card);
     if (md === 'ended') {
@@ -262,7 +263,7 @@
       if (!show || show.id !== s.id) { setStatus(); loadPast(); return; }
       /* Ending while we watch: at the end of the picture (or at once when
        * there is none to follow). */
-      var gen = playerGen, done = false;
+      var done = false;
       var finish = function () {
         if (done || !show || show.id !== s.id) return;
         done = true;
@@ -273,7 +274,7 @@
         loadPast();
       };
       sync.at(typeof s.ended_stream_ms === 'number' ? s.ended_stream_ms - 50 : -1, finish, 'end');
-      setTimeout(function () { if (gen === playerGen) finish(); }, 12000);
+      setTimeout(finish, 12000);
       return;
     }
     var isNew = !show || show.id !== s.id;
