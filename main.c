@@ -94,6 +94,7 @@ static gboolean app_start(app_t *app, GError **err) {
       .shows_dir = app->shows_dir,
       .feed_changed = on_feed_changed,
       .overlay_shown = on_overlay_shown,
+      .show_started = on_show_started,
       .user = app,
       .restream = app->restream,
   };
@@ -120,8 +121,9 @@ static gboolean app_start(app_t *app, GError **err) {
       .max_connections = (guint)o->max_connections,
       .rate_per_s = (guint)o->ws_rate,
       .stream_ms = clock_stream_ms,
-      .epoch_unix_ms = clock_epoch,
-      .show_ended = on_show_ended,
+      .shows_dir = app->shows_dir,
+      .output = on_show_output,
+      .settings = leader_settings,
       .restream = on_restream,
       .stream_status = stream_status,
       .clock_user = app,
@@ -166,6 +168,7 @@ static gboolean app_start(app_t *app, GError **err) {
                         : g_strdup_printf("http://%s:%u/", host, http_server_port(app->http));
   g_free(host);
   on_overlay_changed(app); /* the first picture: the title, the QR code */
+  resume_open_show(app);
   app->show_timer = g_timeout_add_seconds(1, on_show_tick, app);
   return TRUE;
 }

@@ -65,11 +65,13 @@ char *load_secret(const char *data_dir, const char *name, const char *given, int
 char *public_host(const char *bind);
 
 /* main_glue.c: callbacks handed to the modules (user = the app_t). */
-gint64 clock_epoch(void *user);
 gint64 clock_stream_ms(void *user);
 void on_publish_start(void *user, const char *key);
 void on_feed_changed(void *user, gboolean live, gint64 stream_ms);
-void on_show_ended(void *user, gint64 show_id);
+void on_show_output(void *user, gint64 show_id, gboolean on);
+void on_show_started(void *user, gint64 show_id, gint64 epoch_unix_ms);
+json_t *leader_settings(void *user);
+void resume_open_show(app_t *app);
 gboolean on_show_tick(gpointer user);
 void on_flv_data(void *user, guint8 tag_type, guint32 ts, const guint8 *data, gsize len);
 void on_publish_stop(void *user);

@@ -10,22 +10,58 @@
 
 #include "stream/archive.h"
 #include "ws/prom.h"
+#include "ws/qr_svg.h"
 
 #include "main.h"
 
 /* ---- the glue between modules ---- */
 
+/* The phone connected: it is decoded at once; the room's show life cycle
+ * decides whether it goes on air (on_show_output). */
 void on_publish_start(void *user, const char *key) {
   app_t *app = user;
   GError *err = NULL;
-  g_message("publisher live");
-  gint64 show = room_show_ensure(app->room);
-  if (show == 0)
-    return;
-  if (!pipeline_begin(app->pipeline, show, &err)) {
-    g_warning("cannot start the pipeline: %s", err->message);
+  g_message("publisher connected");
+  if (!pipeline_publish_begin(app->pipeline, &err)) {
+    g_warning("cannot decode the publisher: %s", err->message);
     g_clear_error(&err);
   }
+  room_phone(app->room, TRUE);
+}
+
+/* The room's show life cycle: start show `show_id`'s output, or end it. */
+void on_show_output(void *user, gint64 show_id, gboolean on) {
+  app_t *app = user;
+  GError *err = NULL;
+  if (on && !pipeline_show_begin(app->pipeline, show_id, &err)) {
+    g_warning("cannot start the output of show %" G_GINT64_FORMAT ": %s", show_id, err->message);
+    g_clear_error(&err);
+  } else if (!on && pipeline_on_air(app->pipeline)) {
+    pipeline_show_end(app->pipeline, TRUE);
+  } else if (!on && !archive_close_show(app->shows_dir, show_id, &err)) {
+    /* Ended with no output in this process (e.g. at start-up). */
+    g_warning("archive of show %" G_GINT64_FORMAT ": %s", show_id, err->message);
+    g_clear_error(&err);
+  }
+}
+
+void on_show_started(void *user, gint64 show_id, gint64 epoch_unix_ms) {
+  room_show_started(((app_t *)user)->room, show_id, epoch_unix_ms);
+}
+
+/* The phone's and the chat group's settings, for the leader's console. */
+json_t *leader_settings(void *user) {
+  app_t *app = user;
+  char *host = public_host(app->opt.bind);
+  guint16 port = rtmp_server_port(app->rtmp);
+  char *base = g_strdup_printf("rtmp://%s:%u/live", host, port);
+  char *full = g_strdup_printf("%s/%s", base, app->opt.stream_key);
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "rtmp_url", base, "stream_key", app->opt.stream_key,
+                        "publish_url", full, "viewer_url", app->viewer_url);
+  g_free(host);
+  g_free(base);
+  g_free(full);
+  return j;
 }
 
 /* The output switched between the phone and the standby slate: that is the
@@ -34,12 +70,6 @@ void on_feed_changed(void *user, gboolean live, gint64 stream_ms) {
   app_t *app = user;
   g_message("output %s at stream_ms %" G_GINT64_FORMAT, live ? "live" : "on the slate", stream_ms);
   room_publisher_at(app->room, live, stream_ms);
-}
-
-void on_show_ended(void *user, gint64 show_id) {
-  app_t *app = user;
-  g_message("show %" G_GINT64_FORMAT " ended", show_id);
-  pipeline_finish(app->pipeline, TRUE);
 }
 
 /* Once a second: a show that has shown the slate for --show-timeout-min ends;
@@ -51,7 +81,7 @@ gboolean on_show_tick(gpointer user) {
   if (since >= 0 && g_get_monotonic_time() - since > limit) {
     g_message("no publisher for %d min: ending the show", app->opt.show_timeout_min);
     if (!room_show_end(app->room))
-      pipeline_finish(app->pipeline, TRUE);
+      pipeline_show_end(app->pipeline, TRUE);
   }
   static guint ticks;
   if (app->opt.retention_days > 0 && ticks++ % 3600 == 0) {
@@ -72,6 +102,7 @@ void on_publish_stop(void *user) {
   app_t *app = user;
   g_message("publisher gone");
   pipeline_end(app->pipeline); /* the slate follows, and with it publisher.drop */
+  room_phone(app->room, FALSE);
 }
 
 gboolean on_can_accept(void *user) {
@@ -229,10 +260,6 @@ gint64 clock_stream_ms(void *user) {
   return pipeline_stream_ms(((app_t *)user)->pipeline);
 }
 
-gint64 clock_epoch(void *user) {
-  return pipeline_epoch_unix_ms(((app_t *)user)->pipeline);
-}
-
 static char *json_body(json_t *j, int *status) {
   if (j == NULL) {
     *status = 404;
@@ -250,12 +277,19 @@ static char *json_body(json_t *j, int *status) {
 char *api_body(void *user, const http_route_t *route, const char *token, int *status) {
   app_t *app = user;
   switch (route->kind) {
-    case HTTP_ROUTE_API_SHOWS:
-      return json_body(store_shows_json(app->store), status);
+    case HTTP_ROUTE_API_SHOWS: /* the leader also sees what each show sold */
+      return json_body(room_shows_json(app->room, room_leader_token_ok(app->room, token)), status);
+    case HTTP_ROUTE_API_QR: {
+      char *svg = qr_svg(app->viewer_url);
+      if (svg == NULL)
+        return json_body(NULL, status);
+      return svg;
+    }
     case HTTP_ROUTE_API_EVENTS:
       if (!store_show_exists(app->store, route->show_id))
         return json_body(NULL, status);
       return json_body(store_events_json(app->store, route->show_id), status);
+    case HTTP_ROUTE_API_ORDERS:
     case HTTP_ROUTE_API_ORDERS_CSV: {
       if (!room_leader_token_ok(app->room, token)) {
         *status = 403;
@@ -263,6 +297,8 @@ char *api_body(void *user, const http_route_t *route, const char *token, int *st
       }
       if (!store_show_exists(app->store, route->show_id))
         return json_body(NULL, status);
+      if (route->kind == HTTP_ROUTE_API_ORDERS) /* live and replay orders, oldest first */
+        return json_body(store_orders_json(app->store, route->show_id), status);
       GString *csv = g_string_new(NULL);
       if (!store_orders_csv(app->store, route->show_id, csv)) {
         g_string_free(csv, TRUE);
@@ -331,4 +367,25 @@ gboolean leader_ok(void *user, const char *token) {
 char *upload_body(void *user, const http_route_t *route, const guint8 *body, gsize len,
                   int *status) {
   return room_product_image_upload(((app_t *)user)->room, route->product_id, body, len, status);
+}
+
+/* At start-up: a show the last process left open (a crash, a power cut, a
+ * restart) resumes on the slate, its timeline continuing after its
+ * archive, unless it has been silent for --show-timeout-min: then it ends,
+ * as long as its archive. */
+void resume_open_show(app_t *app) {
+  gint64 show = store_show_current(app->store);
+  if (show == 0)
+    return;
+  gint64 length = 0, written = 0;
+  if (!archive_probe(app->shows_dir, show, &length, &written)) {
+    json_t *j = store_show_json(app->store, show);
+    written = j ? json_integer_value(json_object_get(j, "started_unix_ms")) : 0;
+    json_decref(j);
+  }
+  gint64 silent_ms = g_get_real_time() / 1000 - written;
+  gboolean resume = silent_ms <= (gint64)app->opt.show_timeout_min * 60 * 1000;
+  g_message("show %" G_GINT64_FORMAT " was left open %" G_GINT64_FORMAT " s ago: %s", show,
+            silent_ms / 1000, resume ? "resuming it on the slate" : "ending it");
+  room_show_resume(app->room, resume, length);
 }

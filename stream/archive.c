@@ -210,3 +210,41 @@ guint archive_prune(const char *shows_dir, gint64 max_age_s, gint64 keep_id) {
   g_dir_close(d);
   return pruned;
 }
+
+/* The playlist of show `show_id`, NULL if it has none. */
+static char *playlist_path(const char *shows_dir, gint64 show_id) {
+  char id[32];
+  g_snprintf(id, sizeof id, "%" G_GINT64_FORMAT, show_id);
+  char *path = g_build_filename(shows_dir, id, "index.m3u8", NULL);
+  if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+    return path;
+  g_free(path);
+  return NULL;
+}
+
+gboolean archive_probe(const char *shows_dir, gint64 show_id, gint64 *duration_ms,
+                       gint64 *written_unix_ms) {
+  char *path = playlist_path(shows_dir, show_id);
+  GStatBuf st;
+  if (path == NULL || g_stat(path, &st) != 0) {
+    g_free(path);
+    return FALSE;
+  }
+  *written_unix_ms = (gint64)st.st_mtime * 1000;
+  g_free(path);
+  archive_t *a = archive_open(shows_dir, show_id, 1000, NULL);
+  *duration_ms = a ? archive_duration_ms(a) : 0;
+  archive_free(a);
+  return TRUE;
+}
+
+gboolean archive_close_show(const char *shows_dir, gint64 show_id, GError **err) {
+  char *path = playlist_path(shows_dir, show_id);
+  if (path == NULL)
+    return TRUE; /* never on air: no archive to close */
+  g_free(path);
+  archive_t *a = archive_open(shows_dir, show_id, 1000, err);
+  gboolean ok = a != NULL && archive_end(a, err);
+  archive_free(a);
+  return ok;
+}

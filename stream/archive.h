@@ -36,6 +36,14 @@ gboolean archive_end(archive_t *a, GError **err);
 /* The playlist text as written. Caller frees. */
 char *archive_render(const archive_t *a);
 
+/* For a show left open by an earlier process: whether it has an archive,
+ * its length and when its playlist was last written (unix ms). */
+gboolean archive_probe(const char *shows_dir, gint64 show_id, gint64 *duration_ms,
+                       gint64 *written_unix_ms);
+/* Ends the archive of a show whose output is not running in this process
+ * (e.g. ended at start-up): EXT-X-ENDLIST. TRUE if it has no archive. */
+gboolean archive_close_show(const char *shows_dir, gint64 show_id, GError **err);
+
 /* Deletes the media (segments and playlist) of shows under `shows_dir`
  * whose playlist was last written more than `max_age_s` seconds ago, except
  * show `keep_id`. Rows in the database (orders, events) are not touched.

@@ -125,8 +125,6 @@ static GstPadProbeReturn clock_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
   atomic_store(&o->last_rt, (gint64)rt);
   gint64 ms = o->prm.base_ms + (gint64)(rt / GST_MSECOND);
   atomic_store(o->prm.clock_ms, ms);
-  gint64 none = -1;
-  atomic_compare_exchange_strong(o->prm.epoch_unix_ms, &none, g_get_real_time() / 1000 - ms);
   atomic_fetch_add(o->prm.frames_out, 1);
   return GST_PAD_PROBE_OK;
 }
@@ -363,12 +361,17 @@ static gpointer pacer_main(gpointer data) {
     if (start_us < 0) {
       /* The show starts on the first live frame (a decoder may take a while
        * to warm up), or with the slate after START_WAIT_MS. */
-      gint64 give_up = created + (gint64)START_WAIT_MS * 1000;
+      gint64 give_up = created + (o->prm.slate_at_once ? 0 : (gint64)START_WAIT_MS * 1000);
       if (g_queue_is_empty(&o->frames) && now < give_up) {
         g_cond_wait_until(&o->cond, &o->lock, MIN(give_up, now + 50 * 1000));
         continue;
       }
       start_us = now;
+      /* stream_ms base_ms goes out now: the epoch (wall clock of stream_ms
+       * 0) is known before the first frame is posted, so the control loop
+       * reads it with the first feed change. The live playlist's
+       * program date-times and every seen_ms derive from it. */
+      atomic_store(o->prm.epoch_unix_ms, g_get_real_time() / 1000 - o->prm.base_ms);
     }
     gint64 due = start_us + (gint64)gst_util_uint64_scale(n, G_USEC_PER_SEC, (guint)o->prm.fps);
     if (now < due) {
@@ -499,6 +502,7 @@ output_t *output_new(const output_params_t *prm, const output_callbacks_t *cb, G
   output_t *o = g_new0(output_t, 1);
   o->prm = *prm;
   o->prm.live_dir = g_strdup(prm->live_dir);
+  o->prm.segment_name = g_strdup(prm->segment_name ? prm->segment_name : "0");
   o->cb = *cb;
   g_mutex_init(&o->lock);
   g_cond_init(&o->cond);
@@ -512,8 +516,8 @@ output_t *output_new(const output_params_t *prm, const output_callbacks_t *cb, G
                             (guint)prm->height);
   o->slate = slate_render(prm->width, prm->height, &o->slate_info, err);
   o->pool = make_pool(&o->out_info);
-  output_build_params_t bp = {prm->width,        prm->height, prm->fps,
-                              prm->bitrate_kbps, prm->run_id, o->prm.live_dir};
+  output_build_params_t bp = {prm->width,  prm->height,         prm->fps,       prm->bitrate_kbps,
+                              prm->run_id, o->prm.segment_name, o->prm.live_dir};
   if (o->slate == NULL || o->pool == NULL || !output_build(&bp, &o->el, err)) {
     if (o->pool == NULL && err && *err == NULL)
       g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "no buffer pool");
@@ -582,6 +586,7 @@ void output_free(output_t *o) {
   g_mutex_clear(&o->lock);
   g_cond_clear(&o->cond);
   g_free((char *)o->prm.live_dir);
+  g_free((char *)o->prm.segment_name);
   g_free(o);
 }
 

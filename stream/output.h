@@ -45,11 +45,17 @@ typedef struct {
 
 typedef struct {
   int width, height, fps, bitrate_kbps, segment_ms;
-  guint run_id;         /* segment names: sRUN-NNNNN.ts */
+  guint run_id; /* for logs */
+  /* Segment names: sNAME-NNNNN.ts, unique across the process's lives (an
+   * archive resumed after a restart must never meet an old name). Copied. */
+  const char *segment_name;
   const char *live_dir; /* copied */
   overlay_t *overlay;   /* borrowed; outlives the output */
   gint64 base_ms;       /* stream_ms of the first output frame */
   guint stall_ms;       /* a live feed silent this long gives way to the slate */
+  /* TRUE: no feed is coming (a show resumed after a restart): the slate goes
+   * out at once instead of waiting for a first live frame. */
+  gboolean slate_at_once;
   /* Where the stream clock goes (the running time of the frame sent to the
    * encoder, as stream_ms), its wall-clock epoch and a frame counter; written
    * from the streaming thread. */

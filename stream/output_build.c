@@ -95,7 +95,7 @@ gboolean output_build(const output_build_params_t *bp, output_elements_t *out, G
     gst_bin_add(GST_BIN(pipe), video[i]);
   for (gsize i = 0; i + 1 < G_N_ELEMENTS(audio); i++)
     gst_bin_add(GST_BIN(pipe), audio[i]);
-  char *location = g_strdup_printf("%s/s%u-%%05d.ts", bp->live_dir, bp->run_id);
+  char *location = g_strdup_printf("%s/s%s-%%05d.ts", bp->live_dir, bp->segment_name);
   gst_util_set_object_arg(G_OBJECT(sink), "next-file", "key-unit-event");
   g_object_set(sink, "location", location, "post-messages", TRUE, "async", FALSE, "sync", FALSE,
                NULL);

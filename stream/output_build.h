@@ -7,6 +7,7 @@
 typedef struct {
   int width, height, fps, bitrate_kbps;
   guint run_id;
+  const char *segment_name; /* sNAME-NNNNN.ts */
   const char *live_dir;
 } output_build_params_t;
 

@@ -55,6 +55,8 @@ typedef struct {
   guint id;
   guint fragments;
   gboolean show_over; /* end the archive when the output is done */
+  gboolean started;   /* its first frame went out (epoch reported) */
+  char *segment_name;
   _Atomic gint64 clock_ms, epoch_unix_ms;
   _Atomic guint64 frames_out;
 } run_t;
@@ -72,7 +74,7 @@ struct pipeline {
   guint feed_gen;
   output_t *feed_out;
   guint runs;
-  gint64 last_stream_ms, last_epoch;
+  gint64 boot_unix_ms; /* segment names of this process: sBOOT-RUN-NNNNN.ts */
   gint64 slate_since_us;
   guint rate_timer;
   guint64 rate_bytes, rate_frames; /* counters at the last rate tick */
@@ -104,8 +106,7 @@ pipeline_t *pipeline_new(const pipeline_config_t *cfg, GError **err) {
   p->teardown = g_thread_pool_new(teardown_worker, NULL, 1, FALSE, NULL);
   p->teardown_runs = g_thread_pool_new(teardown_run_worker, NULL, 1, FALSE, NULL);
   g_mutex_init(&p->feed_lock);
-  p->last_stream_ms = -1;
-  p->last_epoch = -1;
+  p->boot_unix_ms = g_get_real_time() / 1000;
   p->slate_since_us = -1;
   p->rate_timer = g_timeout_add(1000, on_rate_tick, p);
   return p;
@@ -198,6 +199,11 @@ static void run_on_feed_changed(void *user, gboolean live, gint64 stream_ms) {
   pipeline_t *p = r->owner;
   if (p->run != r)
     return;
+  if (!r->started) { /* the first frame: the pacer set the epoch before posting */
+    r->started = TRUE;
+    if (p->cfg.show_started)
+      p->cfg.show_started(p->cfg.user, r->show_id, atomic_load(&r->epoch_unix_ms));
+  }
   p->slate_since_us = live ? -1 : g_get_monotonic_time();
   GST_INFO("output %u: %s at stream_ms %" G_GINT64_FORMAT, r->id, live ? "live" : "slate",
            stream_ms);
@@ -208,6 +214,7 @@ static void run_on_feed_changed(void *user, gboolean live, gint64 stream_ms) {
 static void teardown_run_worker(gpointer data, gpointer user) {
   run_t *r = data;
   output_free(r->out);
+  g_free(r->segment_name);
   g_free(r);
 }
 
@@ -221,7 +228,6 @@ static void run_on_done(void *user, output_t *o, gboolean failed) {
   archive_free(r->archive);
   r->archive = NULL;
   if (p->run == r) { /* failed while on air: the next publish starts a new one */
-    p->last_stream_ms = atomic_load(&r->clock_ms);
     p->run = NULL;
     g_mutex_lock(&p->feed_lock);
     p->feed_out = NULL;
@@ -236,14 +242,16 @@ static void on_encoded(void *user, gboolean video, GstSample *sample) {
   restream_push(user, video, sample);
 }
 
-static run_t *run_start(pipeline_t *p, gint64 show_id, GError **err) {
+static run_t *run_start(pipeline_t *p, gint64 show_id, gboolean slate_at_once, GError **err) {
   run_t *r = g_new0(run_t, 1);
   r->owner = p;
   r->show_id = show_id;
   r->id = ++p->runs;
+  r->segment_name = g_strdup_printf("%" G_GINT64_FORMAT "-%u", p->boot_unix_ms, r->id);
   if (p->cfg.shows_dir) {
     r->archive = archive_open(p->cfg.shows_dir, show_id, (guint)p->cfg.segment_ms, err);
     if (r->archive == NULL) {
+      g_free(r->segment_name);
       g_free(r);
       return NULL;
     }
@@ -259,6 +267,8 @@ static run_t *run_start(pipeline_t *p, gint64 show_id, GError **err) {
       .bitrate_kbps = p->cfg.bitrate_kbps,
       .segment_ms = p->cfg.segment_ms,
       .run_id = r->id,
+      .segment_name = r->segment_name,
+      .slate_at_once = slate_at_once,
       .live_dir = p->cfg.live_dir,
       .overlay = p->cfg.overlay,
       .base_ms = base,
@@ -274,6 +284,7 @@ static run_t *run_start(pipeline_t *p, gint64 show_id, GError **err) {
   r->out = output_new(&prm, &cb, err);
   if (r->out == NULL) {
     archive_free(r->archive);
+    g_free(r->segment_name);
     g_free(r);
     return NULL;
   }
@@ -282,22 +293,26 @@ static run_t *run_start(pipeline_t *p, gint64 show_id, GError **err) {
   return r;
 }
 
-void pipeline_finish(pipeline_t *p, gboolean show_over) {
-  pipeline_end(p);
+void pipeline_show_end(pipeline_t *p, gboolean show_over) {
   run_t *r = p->run;
   if (r == NULL)
     return;
+  /* A publisher still connected stays decoded, detached (its frames are
+   * dropped), so the next show starts from it at once. */
   g_mutex_lock(&p->feed_lock);
   p->feed_out = NULL;
   p->feed_gen++;
   g_mutex_unlock(&p->feed_lock);
-  p->last_stream_ms = atomic_load(&r->clock_ms);
-  p->last_epoch = atomic_load(&r->epoch_unix_ms);
   p->run = NULL;
   p->slate_since_us = -1;
   r->show_over = show_over;
   p->draining_runs = g_list_prepend(p->draining_runs, r);
   output_finish(r->out);
+}
+
+void pipeline_finish(pipeline_t *p, gboolean show_over) {
+  pipeline_end(p);
+  pipeline_show_end(p, show_over);
 }
 
 /* ---- sessions: one per publish ---- */
@@ -419,28 +434,25 @@ static session_t *session_new(pipeline_t *p, GError **err) {
   return s;
 }
 
-gboolean pipeline_begin(pipeline_t *p, gint64 show_id, GError **err) {
+/* Makes `s` the feed of the running output (or of none: detached). */
+static void session_attach(pipeline_t *p, session_t *s) {
+  g_mutex_lock(&p->feed_lock);
+  s->gen = ++p->feed_gen;
+  p->feed_out = p->run ? p->run->out : NULL;
+  if (p->run)
+    output_feed_open(p->run->out);
+  g_mutex_unlock(&p->feed_lock);
+}
+
+gboolean pipeline_publish_begin(pipeline_t *p, GError **err) {
   if (p->current != NULL)
     pipeline_end(p); /* a publish without a stop in between */
-  if (p->run != NULL && p->run->show_id != show_id)
-    pipeline_finish(p, TRUE);
-  gboolean new_run = p->run == NULL;
-  if (new_run) {
-    p->run = run_start(p, show_id, err);
-    if (p->run == NULL)
-      return FALSE;
-    p->stats.reconnects = 0;
-  } else {
-    p->stats.reconnects++;
-  }
   session_t *s = session_new(p, err);
   if (s == NULL)
     return FALSE;
-  g_mutex_lock(&p->feed_lock);
-  s->gen = ++p->feed_gen;
-  p->feed_out = p->run->out;
-  output_feed_open(p->run->out);
-  g_mutex_unlock(&p->feed_lock);
+  if (p->run != NULL)
+    p->stats.reconnects++;
+  session_attach(p, s);
   if (gst_element_set_state(s->el.pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     g_set_error(err, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE, "session %u will not play",
                 s->id);
@@ -449,8 +461,32 @@ gboolean pipeline_begin(pipeline_t *p, gint64 show_id, GError **err) {
     return FALSE;
   }
   p->current = s;
-  GST_INFO("session %u started for show %" G_GINT64_FORMAT, s->id, show_id);
+  GST_INFO("session %u started (%s)", s->id, p->run ? "on air" : "no show on: detached");
   return TRUE;
+}
+
+gboolean pipeline_show_begin(pipeline_t *p, gint64 show_id, GError **err) {
+  if (p->run != NULL && p->run->show_id == show_id)
+    return TRUE;
+  if (p->run != NULL)
+    pipeline_show_end(p, TRUE);
+  /* With no publisher, nothing will feed it: the slate at once. */
+  p->run = run_start(p, show_id, p->current == NULL, err);
+  if (p->run == NULL)
+    return FALSE;
+  p->stats.reconnects = 0;
+  if (p->current != NULL)
+    session_attach(p, p->current);
+  GST_INFO("output %u started for show %" G_GINT64_FORMAT, p->run->id, show_id);
+  return TRUE;
+}
+
+gboolean pipeline_begin(pipeline_t *p, gint64 show_id, GError **err) {
+  return pipeline_publish_begin(p, err) && pipeline_show_begin(p, show_id, err);
+}
+
+gboolean pipeline_publisher_connected(pipeline_t *p) {
+  return p->current != NULL;
 }
 
 void pipeline_push_flv(pipeline_t *p, guint8 tag_type, guint32 timestamp_ms, const guint8 *data,
@@ -544,11 +580,11 @@ gboolean pipeline_busy(pipeline_t *p) {
 }
 
 gint64 pipeline_stream_ms(pipeline_t *p) {
-  return p->run ? atomic_load(&p->run->clock_ms) : p->last_stream_ms;
+  return p->run ? atomic_load(&p->run->clock_ms) : -1;
 }
 
 gint64 pipeline_epoch_unix_ms(pipeline_t *p) {
-  return p->run ? atomic_load(&p->run->epoch_unix_ms) : p->last_epoch;
+  return p->run ? atomic_load(&p->run->epoch_unix_ms) : -1;
 }
 
 gint64 pipeline_slate_since_us(pipeline_t *p) {

@@ -46,6 +46,11 @@ typedef struct {
   /* Control loop: the first output frame showing overlay state `version`
    * went out at `stream_ms` (see overlay_update()). May be NULL. */
   void (*overlay_shown)(void *user, guint64 version, gint64 stream_ms);
+  /* Control loop: the first frame of show `show_id`'s output (new, or
+   * resumed after a restart) went out; `epoch_unix_ms` is the wall clock of
+   * its stream_ms 0 (what the live playlist's program date-times count
+   * from). May be NULL. */
+  void (*show_started)(void *user, gint64 show_id, gint64 epoch_unix_ms);
   void *user;
   /* Where the overlaid output is also pushed (see restream.h); borrowed,
    * must outlive the pipeline. NULL: nowhere. */
@@ -85,10 +90,26 @@ pipeline_t *pipeline_new(const pipeline_config_t *cfg, GError **err);
 /* Stops everything at once (no final segment). NULL is a no-op. */
 void pipeline_free(pipeline_t *p);
 
-/* A publisher went live for show `show_id` (> 0): starts the show's output
- * if it is not running (continuing the show's archive, if any), and a new
- * input session feeding it. An input still draining finishes on its own. */
+/* Shows and publishers have lives of their own: a phone may stay connected
+ * between two shows, and a show may run (on the slate) with no phone.
+ *
+ * A publisher connected: a new input session, decoding at once. It feeds the
+ * show's output when one runs, and is kept decoded but detached otherwise.
+ * An input still draining finishes on its own. */
+gboolean pipeline_publish_begin(pipeline_t *p, GError **err);
+/* Starts the output of show `show_id` (> 0), continuing its archive if there
+ * is one (a restart mid-show). Fed by the connected publisher if any (its
+ * first frame starts the timeline); with none, the slate goes out at once.
+ * A running output of another show is ended first. No-op for the show
+ * already on. */
+gboolean pipeline_show_begin(pipeline_t *p, gint64 show_id, GError **err);
+/* Ends the show's output like pipeline_finish(), but a connected publisher
+ * stays connected and decoded, ready for the next pipeline_show_begin(). */
+void pipeline_show_end(pipeline_t *p, gboolean show_over);
+/* pipeline_publish_begin() then pipeline_show_begin(show_id). */
 gboolean pipeline_begin(pipeline_t *p, gint64 show_id, GError **err);
+/* TRUE while a publisher's session is current (on air or detached). */
+gboolean pipeline_publisher_connected(pipeline_t *p);
 /* FLV bytes of the live publisher (header first, then tags, as handed out by
  * rtmp_server). `data` is copied. Ignored when no session runs. */
 void pipeline_push_flv(pipeline_t *p, guint8 tag_type, guint32 timestamp_ms, const guint8 *data,
@@ -98,9 +119,10 @@ gboolean pipeline_can_accept(pipeline_t *p);
 /* The publisher is gone: its input drains (what is decoded still plays out)
  * and the output switches to the slate; the output keeps running. */
 void pipeline_end(pipeline_t *p);
-/* Ends the output: the last segment is closed and listed. `show_over`: the
- * show ended, its archive playlist gets EXT-X-ENDLIST; otherwise (shutdown
- * mid-show) the archive stays open for a restart to continue. */
+/* Ends the publisher's session and the output: the last segment is closed
+ * and listed. `show_over`: the show ended, its archive playlist gets
+ * EXT-X-ENDLIST; otherwise (shutdown mid-show) the archive stays open for a
+ * restart to continue. */
 void pipeline_finish(pipeline_t *p, gboolean show_over);
 
 /* TRUE while the show's output is sending frames (live or the slate): every
@@ -111,9 +133,12 @@ gboolean pipeline_on_air(pipeline_t *p);
 gboolean pipeline_busy(pipeline_t *p);
 
 /* The stream clock: milliseconds of output video since the show began, as of
- * the last frame sent to the encoder. Control loop. -1 before the first frame. */
+ * the last frame sent to the encoder. Control loop. -1 before the first
+ * frame and with no output running (between shows). */
 gint64 pipeline_stream_ms(pipeline_t *p);
-/* Wall-clock time (unix ms) at which stream_ms 0 went out, or -1. */
+/* Wall-clock time (unix ms) at which stream_ms 0 of the running output went
+ * out, or -1 (no output, or its first frame is not out yet). After a resume
+ * it is the resumed output's: stream_ms continues from the archive. */
 gint64 pipeline_epoch_unix_ms(pipeline_t *p);
 /* Monotonic time (µs) since which the output has shown the slate with a
  * show on, or -1 while live or with no show on. */

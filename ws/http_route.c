@@ -130,7 +130,7 @@ static const char *parse_id(const char *src, const char *end, long long *id) {
   return p == src ? NULL : p;
 }
 
-/* "ID/events" or "ID/orders.csv" after /api/shows/. */
+/* "ID/events", "ID/orders" or "ID/orders.csv" after /api/shows/. */
 static http_route_kind_t parse_show_route(const char *src, const char *end, http_route_t *out) {
   long long id = 0;
   const char *p = parse_id(src, end, &id);
@@ -141,6 +141,8 @@ static http_route_kind_t parse_show_route(const char *src, const char *end, http
     return finish(out, HTTP_ROUTE_API_EVENTS, TYPE_JSON_API);
   if (equals(p, end, "/orders.csv"))
     return finish(out, HTTP_ROUTE_API_ORDERS_CSV, "text/csv; charset=utf-8");
+  if (equals(p, end, "/orders"))
+    return finish(out, HTTP_ROUTE_API_ORDERS, TYPE_JSON_API);
   out->show_id = 0;
   return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
 }
@@ -222,6 +224,8 @@ http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *o
   }
   if (equals(src, end, "/api/shows"))
     return finish(out, HTTP_ROUTE_API_SHOWS, TYPE_JSON_API);
+  if (equals(src, end, "/api/qr.svg"))
+    return finish(out, HTTP_ROUTE_API_QR, "image/svg+xml");
   if (has_prefix(src, end, "/api/shows/"))
     return parse_show_route(src + strlen("/api/shows/"), end, out);
   if (has_prefix(src, end, "/api/products/"))
@@ -296,6 +300,10 @@ const char *http_route_kind_name(http_route_kind_t kind) {
       return "show-playlist";
     case HTTP_ROUTE_SHOW_SEGMENT:
       return "show-segment";
+    case HTTP_ROUTE_API_ORDERS:
+      return "api-orders";
+    case HTTP_ROUTE_API_QR:
+      return "api-qr";
   }
   return "unknown";
 }

@@ -35,6 +35,8 @@ typedef enum {
   HTTP_ROUTE_VENDOR,        /* "/vendor/hls.light.min.js" -> vendor_dir/NAME (npm packages) */
   HTTP_ROUTE_SHOW_PLAYLIST, /* "/shows/ID/index.m3u8": an archived show, id in show_id */
   HTTP_ROUTE_SHOW_SEGMENT,  /* "/shows/ID/NAME.ts": its segments, id in show_id */
+  HTTP_ROUTE_API_ORDERS,    /* "/api/shows/ID/orders" (leader token): JSON, id in show_id */
+  HTTP_ROUTE_API_QR,        /* "/api/qr.svg": the viewer link as a QR code */
 } http_route_kind_t;
 
 typedef struct {

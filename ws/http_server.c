@@ -423,6 +423,8 @@ static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const c
       case HTTP_ROUTE_API_SHOWS:
       case HTTP_ROUTE_API_EVENTS:
       case HTTP_ROUTE_API_ORDERS_CSV:
+      case HTTP_ROUTE_API_ORDERS:
+      case HTTP_ROUTE_API_QR:
         on_api(wsi, srv, pss, &r);
         break;
       case HTTP_ROUTE_API_PRODUCT_IMAGE:

@@ -26,6 +26,9 @@ static const type_name_t types[] = {
     {"ping", PROTO_PING},
     {"restream.add", PROTO_RESTREAM_ADD},
     {"restream.remove", PROTO_RESTREAM_REMOVE},
+    {"join", PROTO_JOIN},
+    {"my_orders", PROTO_MY_ORDERS},
+    {"show.schedule", PROTO_SHOW_SCHEDULE},
 };
 
 static const char *const error_codes[] = {
@@ -37,6 +40,7 @@ static const char *const error_codes[] = {
     [PROTO_ERR_FORBIDDEN] = "forbidden",
     [PROTO_ERR_INVALID] = "invalid",
     [PROTO_ERR_UNAVAILABLE] = "unavailable",
+    [PROTO_ERR_JOIN_REQUIRED] = "join_required",
 };
 
 const char *proto_error_code(proto_error_t err) {
@@ -54,6 +58,7 @@ gboolean proto_is_leader_only(proto_type_t type) {
     case PROTO_SHOW_UPDATE:
     case PROTO_RESTREAM_ADD:
     case PROTO_RESTREAM_REMOVE:
+    case PROTO_SHOW_SCHEDULE:
       return TRUE;
     default:
       return FALSE;
@@ -162,10 +167,30 @@ static gboolean phone_ok(const char *s) {
 
 /* ---- per-type parsing ---- */
 
+/* name, pickup and phone: all three required when `need`. */
+static gboolean read_details(reader_t *r, gboolean need,
+                             typeof(((proto_msg_t *)0)->u.hello_viewer) *h) {
+  if (!read_string(r, "name", PROTO_MAX_NAME_CHARS, need, &h->name) ||
+      !read_string(r, "pickup", PROTO_MAX_PICKUP_CHARS, need, &h->pickup) ||
+      !read_string(r, "phone", PROTO_MAX_PHONE_CHARS, need, &h->phone))
+    return FALSE;
+  if (h->phone != NULL && !phone_ok(h->phone)) {
+    r->problem = "phone must be digits (with + - or spaces)";
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean parse_hello(reader_t *r, proto_msg_t *m) {
   const char *role = NULL;
-  if (!read_string(r, "role", 16, TRUE, &role))
+  gboolean guest = FALSE, present = FALSE;
+  if (!read_bool(r, "guest", &guest, &present))
     return FALSE;
+  /* A guest only watches: "role" may be left out. */
+  if (!read_string(r, "role", 16, !guest, &role))
+    return FALSE;
+  if (role == NULL)
+    role = "viewer";
   if (strcmp(role, "leader") == 0) {
     m->type = PROTO_HELLO_LEADER;
     return read_string(r, "token", PROTO_MAX_TOKEN_CHARS, TRUE, &m->u.hello_leader.token);
@@ -180,16 +205,8 @@ static gboolean parse_hello(reader_t *r, proto_msg_t *m) {
   if (!read_string(r, "viewer_token", PROTO_MAX_TOKEN_CHARS, FALSE, &h->viewer_token) ||
       !read_string(r, "ref", PROTO_MAX_REF_CHARS, FALSE, &h->invite_ref))
     return FALSE;
-  gboolean need = h->viewer_token == NULL;
-  if (!read_string(r, "name", PROTO_MAX_NAME_CHARS, need, &h->name) ||
-      !read_string(r, "pickup", PROTO_MAX_PICKUP_CHARS, need, &h->pickup) ||
-      !read_string(r, "phone", PROTO_MAX_PHONE_CHARS, need, &h->phone))
-    return FALSE;
-  if (h->phone != NULL && !phone_ok(h->phone)) {
-    r->problem = "phone must be digits (with + - or spaces)";
-    return FALSE;
-  }
-  return TRUE;
+  h->guest = guest;
+  return read_details(r, h->viewer_token == NULL && !guest, h);
 }
 
 static gboolean parse_order(reader_t *r, proto_msg_t *m) {
@@ -250,9 +267,24 @@ static gboolean parse_body(reader_t *r, const char *type, proto_msg_t *m) {
     case PROTO_HIGHLIGHT:
       return read_id_or_null(r, "question_id", &m->u.highlight.question_id);
     case PROTO_SHOW_BEGIN:
-    case PROTO_SHOW_UPDATE:
+    case PROTO_SHOW_UPDATE: {
+      gboolean present = FALSE;
       return read_string(r, "title", PROTO_MAX_PRODUCT_NAME_CHARS, FALSE, &m->u.show_begin.title) &&
-             read_promise(r, &m->u.show_begin.promise);
+             read_promise(r, &m->u.show_begin.promise) &&
+             read_bool(r, "carry_over", &m->u.show_begin.carry_over, &present);
+    }
+    case PROTO_JOIN:
+      return read_string(r, "ref", PROTO_MAX_REF_CHARS, FALSE, &m->u.hello_viewer.invite_ref) &&
+             read_details(r, TRUE, &m->u.hello_viewer);
+    case PROTO_MY_ORDERS:
+      return read_int(r, "show_id", 1, PROTO_MAX_ID, TRUE, 0, &m->u.my_orders.show_id);
+    case PROTO_SHOW_SCHEDULE:
+      /* at_unix_ms null or absent: no next show announced. */
+      if (!read_int(r, "at_unix_ms", 1, G_GINT64_CONSTANT(4102444800000), FALSE, 0,
+                    &m->u.schedule.at_unix_ms))
+        return FALSE;
+      return read_string(r, "title", PROTO_MAX_PRODUCT_NAME_CHARS, m->u.schedule.at_unix_ms != 0,
+                         &m->u.schedule.title);
     case PROTO_RESTREAM_ADD:
     case PROTO_RESTREAM_REMOVE:
       if (!read_string(r, "url", PROTO_MAX_URL_CHARS, TRUE, &m->u.restream.url))

@@ -46,6 +46,9 @@ typedef enum {
   PROTO_PING,
   PROTO_RESTREAM_ADD,
   PROTO_RESTREAM_REMOVE,
+  PROTO_JOIN,          /* a guest gives name, pickup and phone (u.hello_viewer) */
+  PROTO_MY_ORDERS,     /* a viewer's own orders of a show */
+  PROTO_SHOW_SCHEDULE, /* the leader announces the next show */
 } proto_type_t;
 
 typedef enum {
@@ -56,7 +59,8 @@ typedef enum {
   PROTO_ERR_RATE_LIMITED,
   PROTO_ERR_FORBIDDEN,
   PROTO_ERR_INVALID,
-  PROTO_ERR_UNAVAILABLE, /* the store could not commit: retry with the same key */
+  PROTO_ERR_UNAVAILABLE,   /* the store could not commit: retry with the same key */
+  PROTO_ERR_JOIN_REQUIRED, /* a guest ordered or asked: join (name, pickup, phone) first */
 } proto_error_t;
 
 /* A parsed message. Strings point into `root`, which the message owns:
@@ -69,7 +73,8 @@ typedef struct {
   union {
     struct {
       const char *name, *pickup, *phone, *viewer_token, *invite_ref;
-    } hello_viewer;
+      gboolean guest; /* hello only: watch without joining */
+    } hello_viewer;   /* hello (role viewer) and join */
     struct {
       const char *token;
     } hello_leader;
@@ -105,7 +110,15 @@ typedef struct {
     struct {
       const char *title;   /* NULL: keep (show.begin: the default title) */
       const char *promise; /* NULL: keep (show.begin: none); "": clear */
+      gboolean carry_over; /* show.begin: title/promise not sent come from the last show */
     } show_begin;          /* show.begin and show.update */
+    struct {
+      const char *title; /* NULL with at_unix_ms 0 */
+      gint64 at_unix_ms; /* 0: clear the announcement */
+    } schedule;
+    struct {
+      gint64 show_id;
+    } my_orders;
     struct {
       const char *url; /* rtmp:// or rtmps:// */
     } restream;

@@ -123,8 +123,8 @@ void room_schedule_coalesced(room_t *r) {
     r->coalesce_source = g_timeout_add(ROOM_COALESCE_MS, on_coalesce, r);
 }
 
-/* Once a second: the viewer count when it changed, and the show's epoch
- * (wall clock of stream_ms 0) once the pipeline knows it. */
+/* Once a second: the viewer count when it changed, and the leaders' view
+ * of the stream. */
 static gboolean on_tick(gpointer data) {
   room_t *r = data;
   if (r->stats.viewers != r->last_viewers) {
@@ -139,45 +139,10 @@ static gboolean on_tick(gpointer data) {
       room_broadcast_json(r, st, TRUE);
     }
   }
-  /* Once per show: the show's JSON counts its orders, too dear for a tick. */
-  gint64 show = store_show_current(r->store);
-  gint64 epoch = r->cfg.epoch_unix_ms ? r->cfg.epoch_unix_ms(r->cfg.clock_user) : -1;
-  if (show != 0 && show != r->epoch_show && epoch >= 0) {
-    json_t *j = store_show_json(r->store, show);
-    if (j != NULL && json_is_null(json_object_get(j, "epoch_unix_ms")))
-      store_show_set_epoch(r->store, show, epoch, NULL);
-    json_decref(j);
-    r->epoch_show = show;
-  }
   return G_SOURCE_CONTINUE;
 }
 
 /* ---- hello ---- */
-
-static json_t *show_json_or_null(room_t *r) {
-  gint64 show = store_show_current(r->store);
-  json_t *j = show ? store_show_json(r->store, show) : NULL;
-  return j ? j : json_null();
-}
-
-/* The show as welcomes carry it. store_show_json() counts the show's orders,
- * O(orders): a crowd reconnecting after a flash sale would pay it once per
- * hello, so welcomes share a copy at most a second old (only its "orders"
- * count can be stale; show changes drop the copy). A new reference. */
-json_t *room_show_json_cached(room_t *r) {
-  gint64 now = g_get_monotonic_time();
-  if (r->show_cache == NULL || now - r->show_cache_us > G_USEC_PER_SEC) {
-    json_decref(r->show_cache);
-    r->show_cache = show_json_or_null(r);
-    r->show_cache_us = now;
-  }
-  return json_incref(r->show_cache);
-}
-
-static void show_cache_drop(room_t *r) {
-  json_decref(r->show_cache);
-  r->show_cache = NULL;
-}
 
 static json_t *id_or_null(gint64 id) {
   return id ? json_integer(id) : json_null();
@@ -193,13 +158,19 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
                         "stream_ms", (json_int_t)room_now_stream_ms(r), "questions",
                         questions ? questions : json_array(), "viewers", r->stats.viewers);
   json_object_set_new(w, "publisher_live", json_boolean(r->publisher_live));
+  /* Between shows the pages offer the last one's replay and the next one. */
+  json_t *last = room_show_json(r, store_show_last_ended(r->store), FALSE);
+  json_object_set_new(w, "last_show", last ? last : json_null());
+  json_object_set_new(w, "next_show", room_next_show_json(r));
   if (s->role == ROLE_LEADER && r->cfg.stream_status != NULL) {
     json_t *st = r->cfg.stream_status(r->cfg.clock_user);
     if (st != NULL)
       json_object_set_new(w, "stream", st);
   }
+  if (s->role == ROLE_LEADER && r->cfg.settings != NULL)
+    json_object_set_new(w, "settings", r->cfg.settings(r->cfg.clock_user));
   json_t *orders = NULL;
-  if (show != 0)
+  if (show != 0 && !s->guest)
     orders =
         v ? store_viewer_orders_json(r->store, show, v->id) : store_orders_json(r->store, show);
   if (orders == NULL)
@@ -214,9 +185,11 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
     json_decref(orders);
     orders = tail;
   }
-  if (v == NULL)
+  if (v == NULL && !s->guest)
     json_object_set_new(w, "orders_total", json_integer((json_int_t)total));
-  json_object_set_new(w, v ? "my_orders" : "orders", orders);
+  json_object_set_new(w, v || s->guest ? "my_orders" : "orders", orders);
+  if (s->guest)
+    json_object_set_new(w, "guest", json_true());
   if (v != NULL) {
     json_object_set_new(w, "viewer_id", json_integer(v->id));
     json_object_set_new(w, "viewer_token", json_string(v->token));
@@ -239,9 +212,24 @@ static void session_set_viewer(session_t *s, const store_viewer_t *v) {
   s->phone = g_strdup(v->phone);
 }
 
+/* A guest watches: show, products, questions, pins and the ticker, no
+ * orders or questions of its own until it joins. */
+static void hello_guest(room_t *r, session_t *s) {
+  s->role = ROLE_VIEWER;
+  s->guest = TRUE;
+  s->masked = g_strdup("**");
+  r->stats.viewers++;
+  room_send_json(r, s->id, welcome_json(r, s, NULL));
+}
+
 static void hello_viewer(room_t *r, session_t *s, const proto_msg_t *m) {
   const typeof(m->u.hello_viewer) *h = &m->u.hello_viewer;
   gboolean full = h->name && h->pickup && h->phone;
+  gboolean joining = s->guest; /* `join`: the guest becomes a viewer */
+  if (h->guest && !full && h->viewer_token == NULL) {
+    hello_guest(r, s);
+    return;
+  }
   store_viewer_t v = {0};
   GError *err = NULL;
   gboolean ok;
@@ -267,6 +255,11 @@ static void hello_viewer(room_t *r, session_t *s, const proto_msg_t *m) {
     room_error(r, s->id, PROTO_ERR_UNAVAILABLE, "could not store the viewer, retry", m->ref);
     store_viewer_clear(&v);
     return;
+  }
+  if (joining) { /* counted once already, as a guest */
+    g_free(s->masked);
+    s->guest = FALSE;
+    r->stats.viewers--;
   }
   session_set_viewer(s, &v);
   r->stats.viewers++;
@@ -296,6 +289,22 @@ static void hello_leader(room_t *r, session_t *s, const proto_msg_t *m) {
 }
 
 /* ---- viewer and leader actions ---- */
+
+/* A viewer's own orders of a show (live and replay), e.g. for the replay's
+ * 我的订单 and its per-buyer limits. */
+static void on_my_orders(room_t *r, session_t *s, const proto_msg_t *m) {
+  gint64 show = m->u.my_orders.show_id;
+  if (!store_show_exists(r->store, show)) {
+    room_error(r, s->id, PROTO_ERR_INVALID, "no such show", m->ref);
+    return;
+  }
+  json_t *orders = store_viewer_orders_json(r->store, show, s->viewer_id);
+  json_t *reply = json_pack("{s:s, s:I, s:o}", "type", "my_orders", "show_id", (json_int_t)show,
+                            "orders", orders ? orders : json_array());
+  if (m->ref != NULL)
+    json_object_set_new(reply, "ref", json_string(m->ref));
+  room_send_json(r, s->id, reply);
+}
 
 /* The open show, or 0 after telling the sender there is none. */
 static gint64 need_show(room_t *r, session_t *s, const proto_msg_t *m) {
@@ -417,68 +426,6 @@ static void on_highlight(room_t *r, session_t *s, const proto_msg_t *m) {
   room_mark_on_screen(r, ROOM_MARK_HIGHLIGHT, id, s->id, m->ref);
 }
 
-static gboolean begin_show(room_t *r, const char *title, const char *promise, GError **err) {
-  if (store_show_current(r->store) != 0)
-    return TRUE;
-  gint64 show = store_show_begin(r->store, title ? title : r->cfg.show_title, unix_ms(), err);
-  if (show == 0)
-    return FALSE;
-  if (promise != NULL && promise[0] != '\0' &&
-      !store_show_set_promise(r->store, show, promise, err))
-    return FALSE;
-  r->pinned = r->highlight = 0;
-  show_cache_drop(r);
-  room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", show_json_or_null(r)),
-                      FALSE);
-  return TRUE;
-}
-
-/* Ends `show` for everyone, and tells the wiring (the media output ends too). */
-static gboolean end_show(room_t *r, gint64 show, GError **err) {
-  room_orders_flush(r); /* orders already sent belong to this show */
-  if (!store_show_end(r->store, show, room_now_stream_ms(r), unix_ms(), err))
-    return FALSE;
-  r->publisher_live = FALSE;
-  show_cache_drop(r);
-  json_t *j = store_show_json(r->store, show);
-  room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", j ? j : json_null()),
-                      FALSE);
-  r->pinned = r->highlight = 0;
-  room_overlay_changed(r); /* between shows the overlay shows nothing of the room */
-  if (r->cfg.show_ended != NULL)
-    r->cfg.show_ended(r->cfg.clock_user, show);
-  return TRUE;
-}
-
-static void on_show(room_t *r, session_t *s, const proto_msg_t *m) {
-  GError *err = NULL;
-  const char *title = m->u.show_begin.title, *promise = m->u.show_begin.promise;
-  if (m->type == PROTO_SHOW_BEGIN) {
-    if (!begin_show(r, title, promise, &err))
-      store_failed(r, s, m, err);
-    room_overlay_changed(r);
-    return;
-  }
-  gint64 show = need_show(r, s, m);
-  if (show == 0)
-    return;
-  if (m->type == PROTO_SHOW_UPDATE) {
-    if ((title != NULL && !store_show_set_title(r->store, show, title, &err)) ||
-        (promise != NULL &&
-         !store_show_set_promise(r->store, show, promise[0] ? promise : NULL, &err))) {
-      store_failed(r, s, m, err);
-      return;
-    }
-    show_cache_drop(r);
-    room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", show_json_or_null(r)),
-                        FALSE);
-    room_overlay_changed(r);
-    return;
-  }
-  if (!end_show(r, show, &err))
-    store_failed(r, s, m, err);
-}
-
 /* The leader changes where the show is pushed; the reply says whether it took. */
 static void on_restream(room_t *r, session_t *s, const proto_msg_t *m) {
   gboolean add = m->type == PROTO_RESTREAM_ADD;
@@ -511,13 +458,27 @@ static void dispatch(room_t *r, session_t *s, const proto_msg_t *m) {
     room_error(r, s->id, PROTO_ERR_FORBIDDEN, "only the leader may do that", m->ref);
     return;
   }
-  if ((m->type == PROTO_ORDER || m->type == PROTO_ASK) && s->role != ROLE_VIEWER) {
+  gboolean own = m->type == PROTO_ORDER || m->type == PROTO_ASK || m->type == PROTO_MY_ORDERS;
+  if ((own || m->type == PROTO_JOIN) && s->role != ROLE_VIEWER) {
     room_error(r, s->id, PROTO_ERR_FORBIDDEN, "only viewers order and ask", m->ref);
+    return;
+  }
+  if (own && s->guest) {
+    room_error(r, s->id, PROTO_ERR_JOIN_REQUIRED, "join first: name, pickup point and phone",
+               m->ref);
+    return;
+  }
+  if (m->type == PROTO_JOIN && !s->guest) {
+    room_error(r, s->id, PROTO_ERR_INVALID, "already joined", m->ref);
     return;
   }
   switch (m->type) {
     case PROTO_HELLO_VIEWER:
+    case PROTO_JOIN:
       hello_viewer(r, s, m);
+      break;
+    case PROTO_MY_ORDERS:
+      on_my_orders(r, s, m);
       break;
     case PROTO_HELLO_LEADER:
       hello_leader(r, s, m);
@@ -543,7 +504,8 @@ static void dispatch(room_t *r, session_t *s, const proto_msg_t *m) {
     case PROTO_SHOW_BEGIN:
     case PROTO_SHOW_END:
     case PROTO_SHOW_UPDATE:
-      on_show(r, s, m);
+    case PROTO_SHOW_SCHEDULE:
+      room_on_show(r, s->id, m);
       break;
     case PROTO_RESTREAM_ADD:
     case PROTO_RESTREAM_REMOVE:
@@ -602,7 +564,7 @@ static void on_close(void *user, ws_conn_id_t id) {
   if (s->role == ROLE_VIEWER) {
     r->stats.viewers--;
     gint64 show = store_show_current(r->store);
-    if (show != 0)
+    if (show != 0 && !s->guest)
       store_event_viewer(r->store, show, "leave", s->viewer_id, room_now_stream_ms(r), unix_ms(),
                          NULL);
   } else if (s->role == ROLE_LEADER) {
@@ -619,6 +581,7 @@ room_t *room_new(const room_config_t *cfg, store_t *store, GError **err) {
   r->cfg.leader_token = g_strdup(cfg->leader_token);
   r->cfg.show_title = g_strdup(cfg->show_title ? cfg->show_title : "直播");
   r->cfg.images_dir = g_strdup(cfg->images_dir);
+  r->cfg.shows_dir = g_strdup(cfg->shows_dir);
   r->store = store;
   ws_endpoint_config_t ec;
   ws_endpoint_config_init(&ec);
@@ -636,6 +599,7 @@ room_t *room_new(const room_config_t *cfg, store_t *store, GError **err) {
   r->leader_orders = json_array();
   r->tick_source = g_timeout_add_seconds(1, on_tick, r);
   room_overlay_init(r);
+  room_show_init(r);
   gint64 show = store_show_current(store);
   if (show != 0) { /* a restart in the middle of a show: what is on screen */
     r->pinned = store_pinned_at(store, show, G_MAXINT64 / 2);
@@ -663,57 +627,12 @@ void room_free(room_t *r) {
   g_free((char *)r->cfg.leader_token);
   g_free((char *)r->cfg.show_title);
   g_free((char *)r->cfg.images_dir);
+  g_free((char *)r->cfg.shows_dir);
   g_free(r);
 }
 
 ws_endpoint_t *room_endpoint(room_t *r) {
   return r->ep;
-}
-
-void room_publisher(room_t *r, gboolean live) {
-  room_publisher_at(r, live, room_now_stream_ms(r));
-}
-
-void room_publisher_at(room_t *r, gboolean live, gint64 stream_ms) {
-  GError *err = NULL;
-  if (live && !begin_show(r, NULL, NULL, &err)) {
-    g_message("cannot begin a show: %s", err->message);
-    g_clear_error(&err);
-  } else if (live) {
-    room_overlay_changed(r);
-  }
-  gint64 show = store_show_current(r->store);
-  if (show != 0 && live != r->publisher_live)
-    store_event_add(r->store, show, live ? "publisher.resume" : "publisher.drop", stream_ms,
-                    unix_ms(), NULL, NULL);
-  if (live != r->publisher_live) /* pages show "reconnecting" while the slate is on */
-    room_broadcast_json(r,
-                        json_pack("{s:s, s:b, s:I}", "type", "publisher", "live", live, "stream_ms",
-                                  (json_int_t)stream_ms),
-                        FALSE);
-  r->publisher_live = live;
-}
-
-gint64 room_show_ensure(room_t *r) {
-  GError *err = NULL;
-  if (!begin_show(r, NULL, NULL, &err)) {
-    g_message("cannot begin a show: %s", err->message);
-    g_clear_error(&err);
-  }
-  return store_show_current(r->store);
-}
-
-gboolean room_show_end(room_t *r) {
-  gint64 show = store_show_current(r->store);
-  GError *err = NULL;
-  if (show == 0)
-    return FALSE;
-  if (!end_show(r, show, &err)) {
-    g_message("cannot end show %" G_GINT64_FORMAT ": %s", show, err->message);
-    g_clear_error(&err);
-    return FALSE;
-  }
-  return TRUE;
 }
 
 void room_test_open(room_t *r, ws_conn_id_t id) {

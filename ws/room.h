@@ -26,13 +26,19 @@ typedef struct {
   const char *images_dir;
   guint max_connections; /* WebSocket connections (5000) */
   guint rate_per_s;      /* messages per second per connection, also the burst (20) */
-  /* The stream clock (stream_ms of the frame going out now, -1 before the
-   * first) and the wall clock of stream_ms 0 (-1 unknown). */
+  /* The stream clock: stream_ms of the frame going out now, -1 before the
+   * first and between shows. */
   gint64 (*stream_ms)(void *user);
-  gint64 (*epoch_unix_ms)(void *user);
-  /* Called after a show ended (the leader's show.end or room_show_end()),
-   * with clock_user. May be NULL. */
-  void (*show_ended)(void *user, gint64 show_id);
+  /* Archives: shows_dir/ID/index.m3u8 is a show's replay ("has_replay").
+   * Copied; NULL: none. */
+  const char *shows_dir;
+  /* The show's media output must start (on TRUE: a phone is connected, or
+   * a show left open by the last process resumes on the slate) or end (the
+   * show ended), with clock_user. May be NULL. */
+  void (*output)(void *user, gint64 show_id, gboolean on);
+  /* The leader's phone and chat-group settings, a new JSON object for the
+   * leader's welcome ("settings"). May be NULL. */
+  json_t *(*settings)(void *user);
   /* The leader's restream.add (add TRUE) / restream.remove: returns FALSE
    * with *why (static English text) when refused. May be NULL: refused. */
   gboolean (*restream)(void *user, gboolean add, const char *url, const char **why);
@@ -97,18 +103,31 @@ void room_free(room_t *room);
 /* The endpoint to give the HTTP server (http_server_config_t.ws). */
 ws_endpoint_t *room_endpoint(room_t *room);
 
-/* The publisher went live (TRUE) or away (FALSE): begins a show when none is
- * open, and records publisher.resume / publisher.drop on its timeline. */
-void room_publisher(room_t *room, gboolean live);
-/* The same, with the event stamped at `stream_ms` (the frame where the
- * output switched between the publisher and the slate). */
+/* The show's life cycle (ws/room_show.c): what the wiring tells the room.
+ *
+ * A phone connected (TRUE) or hung up (FALSE). Connected with no show open,
+ * it begins one (titled as configured); with a show waiting for it, its
+ * output starts (cfg.output). */
+void room_phone(room_t *room, gboolean connected);
+/* The output switched to the phone's picture (TRUE) or to the slate at the
+ * frame of `stream_ms`: publisher.resume / publisher.drop on the timeline,
+ * the `publisher` broadcast. */
 void room_publisher_at(room_t *room, gboolean live, gint64 stream_ms);
-/* The open show's id, beginning one (titled as configured) if none is open;
- * 0 if one cannot be begun. Records no event. */
-gint64 room_show_ensure(room_t *room);
+/* The first frame of show `show_id`'s output went out; `epoch_unix_ms` is
+ * the wall clock of its stream_ms 0 (stored; pages get it in `show`). */
+void room_show_started(room_t *room, gint64 show_id, gint64 epoch_unix_ms);
+/* At start-up, for a show the last process left open: resume it (`resume`:
+ * its output starts on the slate, the timeline continues) or end it with
+ * `ended_stream_ms` as its length. FALSE if no show is open. */
+gboolean room_show_resume(room_t *room, gboolean resume, gint64 ended_stream_ms);
 /* Ends the open show as the leader's show.end does (e.g. no publisher for too
  * long). FALSE if none was open or the store failed. */
 gboolean room_show_end(room_t *room);
+/* Show `show` as pages get it (state, duration_ms, has_replay; with
+ * `leader`, gmv_cents, buyers and replay_orders too), or NULL. New ref. */
+json_t *room_show_json(room_t *room, gint64 show, gboolean leader);
+/* Every show like that, newest first (for /api/shows). New reference. */
+json_t *room_shows_json(room_t *room, gboolean leader);
 
 /* POST /api/products/ID/image (the caller checked the leader token): a
  * JPEG or PNG body is checked, scaled once (ws/image.h) and stored as

@@ -11,6 +11,12 @@
 
 #include "ws/room_priv.h"
 
+void room_ticker_reset(room_t *r) {
+  json_t *t;
+  while ((t = g_queue_pop_head(&r->ticker)) != NULL)
+    json_decref(t);
+}
+
 void pending_order_clear(pending_order_t *o) {
   g_free(o->key);
   g_free(o->ref);
@@ -63,6 +69,29 @@ static json_t *rejected_json(const pending_order_t *o, const store_order_res_t *
   return j;
 }
 
+/* The leader's order list carries who, where and at what price: leader
+ * only, and coalesced like the rest, so a flash sale is a few frames, not
+ * thousands. Replay orders of earlier shows come too, marked. */
+static void leader_order(room_t *r, const pending_order_t *o, const store_order_res_t *res,
+                         const session_t *s) {
+  store_product_t p = {0};
+  gboolean known = store_product_get(r->store, res->product_id, &p);
+  json_t *order = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I}", "order_id",
+                            (json_int_t)res->order_id, "viewer_id", (json_int_t)o->viewer_id,
+                            "product_id", (json_int_t)res->product_id, "qty", (json_int_t)res->qty,
+                            "stream_ms", (json_int_t)res->stream_ms, "show_id",
+                            (json_int_t)o->show_id, "price_cents", (json_int_t)res->price_cents,
+                            "replay", o->replay, "product_name", known && p.name ? p.name : "",
+                            "created_unix_ms", (json_int_t)(g_get_real_time() / 1000));
+  store_product_clear(&p);
+  if (s != NULL) {
+    json_object_set_new(order, "name", json_string(s->name));
+    json_object_set_new(order, "pickup", json_string(s->pickup));
+    json_object_set_new(order, "phone", json_string(s->phone));
+  }
+  json_array_append_new(r->leader_orders, order);
+}
+
 /* What everyone hears of a committed order, coalesced: the product's latest
  * stock replaces any earlier one not yet sent; the ticker keeps the newest. */
 static void note_committed(room_t *r, const pending_order_t *o, const store_order_res_t *res) {
@@ -77,8 +106,11 @@ static void note_committed(room_t *r, const pending_order_t *o, const store_orde
                                    (json_int_t)res->product_id, "stock", (json_int_t)res->stock,
                                    "sold", (json_int_t)res->sold));
   }
-  if (res->status != STORE_ORDER_OK || o->replay)
-    return; /* the live ticker and order list are the open show's */
+  if (res->status != STORE_ORDER_OK)
+    return;
+  leader_order(r, o, res, s);
+  if (o->replay)
+    return; /* the live ticker is the open show's */
   const char *masked = s && s->masked ? s->masked : "**";
   room_overlay_ticker_push(r, masked, res->product_id, res->qty);
   g_queue_push_tail(&r->ticker, json_pack("{s:s, s:s, s:I, s:I}", "type", "ordered", "name", masked,
@@ -86,18 +118,6 @@ static void note_committed(room_t *r, const pending_order_t *o, const store_orde
                                           (json_int_t)res->qty));
   while (g_queue_get_length(&r->ticker) > ROOM_TICKER_PER_FLUSH)
     json_decref(g_queue_pop_head(&r->ticker));
-  /* The leader's live order list carries who and where: leader only, and
-   * coalesced like the rest, so a flash sale is a few frames, not thousands. */
-  json_t *order =
-      json_pack("{s:I, s:I, s:I, s:I, s:I}", "order_id", (json_int_t)res->order_id, "viewer_id",
-                (json_int_t)o->viewer_id, "product_id", (json_int_t)res->product_id, "qty",
-                (json_int_t)res->qty, "stream_ms", (json_int_t)res->stream_ms);
-  if (s != NULL) {
-    json_object_set_new(order, "name", json_string(s->name));
-    json_object_set_new(order, "pickup", json_string(s->pickup));
-    json_object_set_new(order, "phone", json_string(s->phone));
-  }
-  json_array_append_new(r->leader_orders, order);
 }
 
 /* `orders` all have their show (the open one filled in). */
@@ -149,7 +169,7 @@ void room_orders_flush(room_t *r) {
   /* Orders for the open show with no show open have nowhere to go; the
    * rest are committed together, whatever show each is for. */
   GArray *go = g_array_sized_new(FALSE, FALSE, sizeof(pending_order_t), batch->len);
-  store_order_res_t none = {.status = STORE_ORDER_NOT_ON_SALE, .stock = -1};
+  store_order_res_t none = {.status = STORE_ORDER_NO_SHOW, .stock = -1};
   for (guint i = 0; i < batch->len; i++) {
     pending_order_t *o = &g_array_index(batch, pending_order_t, i);
     if (o->show_id == 0)

@@ -54,6 +54,12 @@ void room_overlay_ticker_push(room_t *r, const char *masked, gint64 product_id, 
     ticker_free(g_queue_pop_head(&r->overlay_ticker));
 }
 
+void room_overlay_reset(room_t *r) {
+  marks_finish(r, G_MAXUINT64, room_now_stream_ms(r)); /* they belong to the show now open */
+  g_queue_clear_full(&r->overlay_ticker, ticker_free);
+  g_queue_init(&r->overlay_ticker);
+}
+
 /* ---- pins and highlights at their frame ---- */
 
 static void mark_finish(room_t *r, const room_mark_t *m, gint64 stream_ms) {

@@ -14,9 +14,20 @@
 
 typedef enum { ROLE_NONE, ROLE_VIEWER, ROLE_LEADER } role_t;
 
+/* The show's life cycle (room_show.c has the diagram and the one
+ * transition function). */
+typedef enum {
+  ROOM_SHOW_NONE,     /* no show open (the phone may be connected) */
+  ROOM_SHOW_WAITING,  /* open, no output: the phone has not come since show.begin */
+  ROOM_SHOW_STARTING, /* open, the output is starting: its first frame is not out yet */
+  ROOM_SHOW_LIVE,     /* the phone's picture on air */
+  ROOM_SHOW_SLATE,    /* the standby slate on air: the phone is away */
+} room_show_state_t;
+
 typedef struct {
   ws_conn_id_t id;
   role_t role;
+  gboolean guest; /* a viewer watching without having joined (viewer_id 0) */
   gint64 viewer_id;
   char *name, *masked, *pickup, *phone; /* viewers only */
 } session_t;
@@ -53,9 +64,10 @@ struct room {
 
   gint64 pinned;    /* product on screen now, 0 none */
   gint64 highlight; /* question on screen now, 0 none */
-  gboolean publisher_live;
-  gint64 epoch_show;  /* the show whose epoch is known to be stored */
-  json_t *show_cache; /* the show for welcomes, see show_json_for_welcome() */
+  gboolean publisher_live;  /* the output shows the phone (not the slate) */
+  gboolean phone_connected; /* a publisher is connected, on air or not */
+  room_show_state_t show_state;
+  json_t *show_cache; /* the show for welcomes, see room_show_json_cached() */
   gint64 show_cache_us;
 
   /* room_overlay.c */
@@ -83,9 +95,6 @@ typedef struct {
 
 /* room.c */
 gint64 room_now_stream_ms(room_t *r);
-/* The open show as welcomes carry it, at most a second old; a new reference
- * (null when no show is open). */
-json_t *room_show_json_cached(room_t *r);
 void room_send_json(room_t *r, ws_conn_id_t id, json_t *msg /* stolen */);
 void room_broadcast_json(room_t *r, json_t *msg /* stolen */, gboolean leaders_only);
 void room_error(room_t *r, ws_conn_id_t id, proto_error_t code, const char *message,
@@ -106,10 +115,25 @@ void room_mark_on_screen(room_t *r, room_mark_kind_t kind, gint64 id, ws_conn_id
 json_t *room_question_json(room_t *r, gint64 show, gint64 id);
 /* An order went through: the ticker gets it. */
 void room_overlay_ticker_push(room_t *r, const char *masked, gint64 product_id, gint64 qty);
+/* Between shows: pins and highlights still waiting for their frame are
+ * stored now (with the clock), and the burned-in ticker starts empty. */
+void room_overlay_reset(room_t *r);
+
+/* room_show.c */
+void room_show_init(room_t *r);
+/* The open show as welcomes carry it, at most a second old; a new reference
+ * (null when no show is open). */
+json_t *room_show_json_cached(room_t *r);
+/* The leader's announced next show ({"title","at_unix_ms"}) or null; new. */
+json_t *room_next_show_json(room_t *r);
+/* show.begin, show.update, show.end and show.schedule (leader only). */
+void room_on_show(room_t *r, ws_conn_id_t id, const proto_msg_t *m);
 
 /* room_orders.c */
 void room_order_enqueue(room_t *r, session_t *s, const proto_msg_t *m);
 void room_orders_flush(room_t *r); /* commits whatever is pending, now */
+/* A new show: the viewers' ticker not yet sent is dropped. */
+void room_ticker_reset(room_t *r);
 void pending_order_clear(pending_order_t *o);
 
 #endif

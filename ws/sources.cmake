@@ -16,4 +16,6 @@ set(WS_SOURCES
   ${CMAKE_SOURCE_DIR}/ws/room.c
   ${CMAKE_SOURCE_DIR}/ws/room_orders.c
   ${CMAKE_SOURCE_DIR}/ws/room_images.c
-  ${CMAKE_SOURCE_DIR}/ws/room_overlay.c)
+  ${CMAKE_SOURCE_DIR}/ws/room_overlay.c
+  ${CMAKE_SOURCE_DIR}/ws/room_show.c
+  ${CMAKE_SOURCE_DIR}/ws/qr_svg.c)

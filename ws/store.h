@@ -26,7 +26,7 @@
 typedef struct store store_t;
 
 /* Schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* PRAGMA application_id of a tourcast database ("tcst"). */
 #define STORE_APPLICATION_ID 0x74637374
 /* Quantities an order may carry. */
@@ -93,6 +93,23 @@ json_t *store_show_json(store_t *st, gint64 show_id);
 gboolean store_show_exists(store_t *st, gint64 show_id);
 /* Every show as above, newest first; NULL only on a database error. */
 json_t *store_shows_json(store_t *st);
+/* Title and promise (g_free; promise may be NULL) of the newest ended show;
+ * FALSE (both NULL) if no show has ended. */
+gboolean store_show_previous(store_t *st, char **title, char **promise);
+/* The newest ended show's id, 0 if none. */
+gint64 store_show_last_ended(store_t *st);
+
+/* What a show sold, for the leader: units x price at order (cents), distinct
+ * buyers, and orders that came from the replay (after the show ended). */
+typedef struct {
+  gint64 gmv_cents, buyers, replay_orders;
+} store_show_totals_t;
+gboolean store_show_totals(store_t *st, gint64 show_id, store_show_totals_t *out);
+
+/* Small settings that outlive shows (e.g. "next_show"), as JSON values: a new
+ * reference or NULL when unset; put NULL to unset. */
+json_t *store_setting_get(store_t *st, const char *key);
+gboolean store_setting_put(store_t *st, const char *key, const json_t *value, GError **err);
 
 /* ---- products (the store's catalogue, reused across shows) ---- */
 
@@ -166,14 +183,15 @@ typedef enum {
   STORE_ORDER_OK,          /* stored now, committed */
   STORE_ORDER_DUPLICATE,   /* the viewer used this key before: the original order is reported */
   STORE_ORDER_INVALID,     /* qty outside 1..99, NULL key, unknown viewer or show */
-  STORE_ORDER_NOT_ON_SALE, /* unknown product, product off sale, or the show has ended */
+  STORE_ORDER_NOT_ON_SALE, /* unknown product, or product off sale */
   STORE_ORDER_OVER_LIMIT,  /* the viewer's units of the product in this show would pass its limit */
   STORE_ORDER_SOLD_OUT,    /* fewer units left than asked for */
+  STORE_ORDER_NO_SHOW,     /* no show is on, or it has ended (buying from its replay is replay) */
   STORE_ORDER_N_STATUS
 } store_order_status_t;
 
 /* "ok", "duplicate", "invalid", "not_on_sale", "over_limit", "sold_out",
- * "error": the protocol's rejection reasons. Never NULL. */
+ * "no_show", "error": the protocol's rejection reasons. Never NULL. */
 const char *store_order_status_name(store_order_status_t status);
 
 typedef struct {
@@ -206,6 +224,7 @@ typedef struct {
    * which is refused before the product is looked at). */
   gint64 stock;
   gint64 sold;
+  gint64 price_cents; /* OK and DUPLICATE: the unit price the order was taken at */
 } store_order_res_t;
 
 /* Decides and stores `n` orders in one transaction (BEGIN IMMEDIATE ...
@@ -226,13 +245,15 @@ gboolean store_order_batch(store_t *st, const store_order_req_t *reqs, gsize n,
                            store_order_res_t *out, GError **err);
 
 /* A viewer's orders in a show, oldest first (for "my orders" after a
- * reconnect): [{"order_id","product_id","qty","stream_ms","key"}]. NULL only
- * on a database error. */
+ * reconnect, and the replay's): [{"order_id","product_id","qty","stream_ms",
+ * "key","price_cents","seen_ms"|null,"created_unix_ms","replay"}], where
+ * `replay` is an order placed after the show ended. NULL only on a database
+ * error. */
 json_t *store_viewer_orders_json(store_t *st, gint64 show_id, gint64 viewer_id);
 /* Every order of a show, oldest first, for the leader only (phone numbers):
- * [{"order_id","product_id","qty","stream_ms","key","viewer_id","name",
- *   "pickup","phone","price_cents","unix_ms","seen_ms"|null,
- *   "seen_product_id"|null}]. NULL only on a database error. */
+ * the viewer's fields above plus "viewer_id","name","pickup","phone",
+ * "seen_product_id"|null,"product_name","unit","unix_ms","show_id". NULL
+ * only on a database error. */
 json_t *store_orders_json(store_t *st, gint64 show_id);
 
 /* The leader's picking list for a show, appended to `out`: UTF-8 with a BOM,

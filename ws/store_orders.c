@@ -30,6 +30,7 @@ const char *store_order_status_name(store_order_status_t status) {
       [STORE_ORDER_NOT_ON_SALE] = "not_on_sale",
       [STORE_ORDER_OVER_LIMIT] = "over_limit",
       [STORE_ORDER_SOLD_OUT] = "sold_out",
+      [STORE_ORDER_NO_SHOW] = "no_show",
   };
   if ((int)status < 0 || status >= STORE_ORDER_N_STATUS)
     return "error";
@@ -49,6 +50,7 @@ static int find_duplicate(store_t *st, const store_order_req_t *r, store_order_r
     res->product_id = sqlite3_column_int64(s, 1);
     res->qty = sqlite3_column_int64(s, 2);
     res->stream_ms = sqlite3_column_int64(s, 3);
+    res->price_cents = sqlite3_column_int64(s, 4);
   } else if (rc != SQLITE_DONE) {
     store_fail(st, err, "order find");
   }
@@ -127,6 +129,7 @@ static gboolean insert_order(store_t *st, const store_order_req_t *r, const prod
   if (!store_exec(st, s, err, "order insert"))
     return FALSE;
   res->order_id = sqlite3_last_insert_rowid(st->db);
+  res->price_cents = p->price_cents;
   json_t *data = json_pack(
       "{sI sI ss sI sI so so}", "order_id", (json_int_t)res->order_id, "viewer_id",
       (json_int_t)r->viewer_id, "name", masked, "product_id", (json_int_t)r->product_id, "qty",
@@ -191,8 +194,9 @@ static store_order_status_t order_one(store_t *st, batch_t *b, const store_order
     res->stock = p.stock;
     res->sold = p.sold;
   }
-  if (status == STORE_ORDER_OK &&
-      (!p.exists || !p.on_sale || (b->state == STORE_SHOW_ENDED && !r->replay)))
+  if (status == STORE_ORDER_OK && b->state == STORE_SHOW_ENDED && !r->replay)
+    status = STORE_ORDER_NO_SHOW;
+  if (status == STORE_ORDER_OK && (!p.exists || !p.on_sale))
     status = STORE_ORDER_NOT_ON_SALE;
   if (status == STORE_ORDER_OK && p.limit_per_buyer > 0) {
     gint64 before = ordered_qty(st, r, err);
@@ -241,10 +245,13 @@ gboolean store_order_batch(store_t *st, const store_order_req_t *reqs, gsize n,
 /* ---- reading orders back ---- */
 
 static json_t *viewer_order_from_row(sqlite3_stmt *s) {
-  return json_pack("{sI sI sI sI so}", "order_id", (json_int_t)sqlite3_column_int64(s, 0),
-                   "product_id", (json_int_t)sqlite3_column_int64(s, 1), "qty",
-                   (json_int_t)sqlite3_column_int64(s, 2), "stream_ms",
-                   (json_int_t)sqlite3_column_int64(s, 3), "key", store_json_col_text(s, 4));
+  return json_pack(
+      "{sI sI sI sI so sI so sI sb}", "order_id", (json_int_t)sqlite3_column_int64(s, 0),
+      "product_id", (json_int_t)sqlite3_column_int64(s, 1), "qty",
+      (json_int_t)sqlite3_column_int64(s, 2), "stream_ms", (json_int_t)sqlite3_column_int64(s, 3),
+      "key", store_json_col_text(s, 4), "price_cents", (json_int_t)sqlite3_column_int64(s, 5),
+      "seen_ms", store_json_col_int(s, 6), "created_unix_ms",
+      (json_int_t)sqlite3_column_int64(s, 7), "replay", sqlite3_column_int64(s, 8) != 0);
 }
 
 json_t *store_viewer_orders_json(store_t *st, gint64 show_id, gint64 viewer_id) {
@@ -257,12 +264,12 @@ json_t *store_viewer_orders_json(store_t *st, gint64 show_id, gint64 viewer_id) 
 
 static json_t *leader_order_from_row(sqlite3_stmt *s) {
   json_t *o = viewer_order_from_row(s);
-  json_t *more =
-      json_pack("{sI so so so sI sI so so}", "viewer_id", (json_int_t)sqlite3_column_int64(s, 5),
-                "name", store_json_col_text(s, 6), "pickup", store_json_col_text(s, 7), "phone",
-                store_json_col_text(s, 8), "price_cents", (json_int_t)sqlite3_column_int64(s, 9),
-                "unix_ms", (json_int_t)sqlite3_column_int64(s, 10), "seen_ms",
-                store_json_col_int(s, 11), "seen_product_id", store_json_col_int(s, 12));
+  json_t *more = json_pack(
+      "{sI so so so so so so sI sI}", "viewer_id", (json_int_t)sqlite3_column_int64(s, 9), "name",
+      store_json_col_text(s, 10), "pickup", store_json_col_text(s, 11), "phone",
+      store_json_col_text(s, 12), "seen_product_id", store_json_col_int(s, 13), "product_name",
+      store_json_col_text(s, 14), "unit", store_json_col_text(s, 15), "unix_ms",
+      (json_int_t)sqlite3_column_int64(s, 7), "show_id", (json_int_t)sqlite3_column_int64(s, 16));
   json_object_update(o, more);
   json_decref(more);
   return o;
@@ -273,4 +280,19 @@ json_t *store_orders_json(store_t *st, gint64 show_id) {
   sqlite3_stmt *s = store_stmt(st, ST_ORDERS_OF_SHOW);
   sqlite3_bind_int64(s, 1, show_id);
   return store_rows_json(st, s, leader_order_from_row, "show orders");
+}
+
+gboolean store_show_totals(store_t *st, gint64 show_id, store_show_totals_t *out) {
+  g_return_val_if_fail(st != NULL && out != NULL, FALSE);
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *s = store_stmt(st, ST_SHOW_TOTALS);
+  sqlite3_bind_int64(s, 1, show_id);
+  gboolean ok = sqlite3_step(s) == SQLITE_ROW;
+  if (ok) {
+    out->gmv_cents = sqlite3_column_int64(s, 0);
+    out->buyers = sqlite3_column_int64(s, 1);
+    out->replay_orders = sqlite3_column_int64(s, 2);
+  }
+  sqlite3_reset(s);
+  return ok;
 }

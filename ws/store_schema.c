@@ -106,6 +106,11 @@ static const char *const migrations[] = {
     ") STRICT;"
     /* Index entries end with the rowid, so this also orders ties by id. */
     "CREATE INDEX events_show_stream ON events (show_id, stream_ms);",
+    /* 2: what the leader announced beyond one show (the next show). */
+    "CREATE TABLE settings ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL CHECK (json_valid(value))"
+    ") STRICT;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);

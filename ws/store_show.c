@@ -346,3 +346,49 @@ json_t *store_events_json(store_t *st, gint64 show_id) {
   sqlite3_bind_int64(s, 1, show_id);
   return store_rows_json(st, s, event_from_row, "events list");
 }
+
+/* ---- between shows ---- */
+
+gboolean store_show_previous(store_t *st, char **title, char **promise) {
+  g_return_val_if_fail(st != NULL && title != NULL && promise != NULL, FALSE);
+  *title = *promise = NULL;
+  sqlite3_stmt *s = store_stmt(st, ST_SHOW_PREVIOUS);
+  gboolean ok = sqlite3_step(s) == SQLITE_ROW;
+  if (ok) {
+    *title = g_strdup((const char *)sqlite3_column_text(s, 0));
+    *promise = g_strdup((const char *)sqlite3_column_text(s, 1));
+  }
+  sqlite3_reset(s);
+  return ok;
+}
+
+gint64 store_show_last_ended(store_t *st) {
+  g_return_val_if_fail(st != NULL, 0);
+  sqlite3_stmt *s = store_stmt(st, ST_SHOW_LAST_ENDED);
+  gint64 id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+  sqlite3_reset(s);
+  return id;
+}
+
+json_t *store_setting_get(store_t *st, const char *key) {
+  g_return_val_if_fail(st != NULL && key != NULL, NULL);
+  sqlite3_stmt *s = store_stmt(st, ST_SETTING_GET);
+  store_bind_text(s, 1, key);
+  json_t *v = NULL;
+  if (sqlite3_step(s) == SQLITE_ROW)
+    v = json_loads((const char *)sqlite3_column_text(s, 0), 0, NULL);
+  sqlite3_reset(s);
+  return v;
+}
+
+gboolean store_setting_put(store_t *st, const char *key, const json_t *value, GError **err) {
+  g_return_val_if_fail(st != NULL && key != NULL, FALSE);
+  sqlite3_stmt *s = store_stmt(st, value ? ST_SETTING_PUT : ST_SETTING_DELETE);
+  store_bind_text(s, 1, key);
+  char *text = value ? json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  if (value != NULL)
+    store_bind_text(s, 2, text);
+  gboolean ok = store_exec(st, s, err, "setting");
+  free(text);
+  return ok;
+}

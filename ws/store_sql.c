@@ -55,7 +55,7 @@ const char *const store_sql[ST_N] = {
     [ST_VIEWER_BY_ID] = "SELECT " VIEWER_COLS " FROM viewers WHERE id = ?1",
     [ST_VIEWER_NAME] = "SELECT name FROM viewers WHERE id = ?1",
 
-    [ST_ORDER_FIND] = "SELECT id, product_id, qty, stream_ms FROM orders"
+    [ST_ORDER_FIND] = "SELECT id, product_id, qty, stream_ms, price_cents FROM orders"
                       " WHERE viewer_id = ?1 AND key = ?2",
     /* A viewer's orders, all shows, then filtered: a few dozen rows for the
      * most loyal neighbour, and no index of its own to keep (store_schema.c). */
@@ -64,14 +64,33 @@ const char *const store_sql[ST_N] = {
     [ST_ORDER_INSERT] = "INSERT INTO orders (show_id, viewer_id, product_id, qty, key, price_cents,"
                         " seen_ms, seen_product_id, stream_ms, created_unix_ms)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    [ST_ORDERS_OF_VIEWER] = "SELECT id, product_id, qty, stream_ms, key FROM orders"
-                            " INDEXED BY orders_viewer_key"
-                            " WHERE viewer_id = ?2 AND show_id = ?1 ORDER BY id",
-    [ST_ORDERS_OF_SHOW] = "SELECT o.id, o.product_id, o.qty, o.stream_ms, o.key, o.viewer_id,"
-                          " v.name, v.pickup, v.phone, o.price_cents, o.created_unix_ms,"
-                          " o.seen_ms, o.seen_product_id"
+    /* An order is a replay order when it came after its show ended. */
+    [ST_ORDERS_OF_VIEWER] = "SELECT o.id, o.product_id, o.qty, o.stream_ms, o.key, o.price_cents,"
+                            " o.seen_ms, o.created_unix_ms,"
+                            " o.created_unix_ms > coalesce(s.ended_unix_ms, 9e18)"
+                            " FROM orders o INDEXED BY orders_viewer_key"
+                            " JOIN shows s ON s.id = o.show_id"
+                            " WHERE o.viewer_id = ?2 AND o.show_id = ?1 ORDER BY o.id",
+    [ST_ORDERS_OF_SHOW] = "SELECT o.id, o.product_id, o.qty, o.stream_ms, o.key, o.price_cents,"
+                          " o.seen_ms, o.created_unix_ms,"
+                          " o.created_unix_ms > coalesce(s.ended_unix_ms, 9e18),"
+                          " o.viewer_id, v.name, v.pickup, v.phone, o.seen_product_id,"
+                          " p.name, p.unit, o.show_id"
                           " FROM orders o JOIN viewers v ON v.id = o.viewer_id"
+                          " JOIN shows s ON s.id = o.show_id JOIN products p ON p.id = o.product_id"
                           " WHERE o.show_id = ?1 ORDER BY o.id",
+    [ST_SHOW_TOTALS] =
+        "SELECT coalesce(sum(o.qty * o.price_cents), 0), count(DISTINCT o.viewer_id),"
+        " coalesce(sum(o.created_unix_ms > coalesce(s.ended_unix_ms, 9e18)), 0)"
+        " FROM orders o JOIN shows s ON s.id = o.show_id WHERE o.show_id = ?1",
+    [ST_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
+    [ST_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES (?1, ?2)"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [ST_SETTING_DELETE] = "DELETE FROM settings WHERE key = ?1",
+    [ST_SHOW_PREVIOUS] = "SELECT title, promise FROM shows WHERE ended_unix_ms IS NOT NULL"
+                         " ORDER BY id DESC LIMIT 1",
+    [ST_SHOW_LAST_ENDED] = "SELECT id FROM shows WHERE ended_unix_ms IS NOT NULL"
+                           " ORDER BY id DESC LIMIT 1",
     [ST_ORDERS_CSV] = "SELECT v.pickup, v.name, v.phone, p.name, o.qty, p.unit,"
                       " o.qty * o.price_cents, o.id, o.created_unix_ms"
                       " FROM orders o JOIN viewers v ON v.id = o.viewer_id"

@@ -250,7 +250,7 @@ class ResilienceTest(unittest.TestCase):
                          "the live playlist skipped a segment the archive has")
         self.assertFalse(any(v[3] for v in follower.seen.values()), "a live discontinuity")
         for seq, listed_names in follower.sequences:
-            self.assertEqual([int(n.split("-")[1][:5]) for n in listed_names],
+            self.assertEqual([int(n.rsplit("-", 1)[1][:5]) for n in listed_names],
                              list(range(seq, seq + len(listed_names))))
         times = [follower.seen[n][0] for n in names]
         gaps = [b - a for a, b in zip(times, times[1:])]
@@ -351,9 +351,9 @@ class ResilienceTest(unittest.TestCase):
         # The live HLS went on regardless: every segment, steady cadence.
         names = sorted(follower.seen)
         for seq, listed_names in follower.sequences:
-            self.assertEqual([int(n.split("-")[1][:5]) for n in listed_names],
+            self.assertEqual([int(n.rsplit("-", 1)[1][:5]) for n in listed_names],
                              list(range(seq, seq + len(listed_names))))
-        nums = [int(n.split("-")[1][:5]) for n in names]
+        nums = [int(n.rsplit("-", 1)[1][:5]) for n in names]
         self.assertEqual(nums, list(range(nums[0], nums[0] + len(nums))), "a live segment missed")
         times = [follower.seen[n][0] for n in names]
         self.assertLess(max(b - a for a, b in zip(times, times[1:])), 2.5 * SEGMENT_S)

@@ -43,11 +43,6 @@ static gint64 fx_clock(void *user) {
   return ((fx_t *)user)->stream_ms;
 }
 
-static gint64 fx_epoch(void *user) {
-  (void)user;
-  return 1700000000000;
-}
-
 static void fx_sink(void *user, ws_conn_id_t id, const char *text, gsize len) {
   fx_t *fx = user;
   json_error_t e;
@@ -68,7 +63,6 @@ static void fx_setup(fx_t *fx, gconstpointer data) {
   room_config_t cfg = {.leader_token = TOKEN,
                        .show_title = "果园直播",
                        .stream_ms = fx_clock,
-                       .epoch_unix_ms = fx_epoch,
                        .clock_user = fx,
                        .overlay_changed = data ? fx_overlay_changed : NULL,
                        .overlay_user = fx};
@@ -341,9 +335,9 @@ static void test_replay_orders(fx_t *fx, gconstpointer data) {
   say(fx, LEADER, "{\"type\":\"show.end\"}");
   g_assert_cmpint(store_show_current(fx->store), ==, 0);
 
-  /* Without a show: nowhere to go. */
+  /* Without a show: nowhere to go, and told why. */
   json_t *r = order(fx, WANG, peach, 1, "nowhere");
-  g_assert_cmpstr(str_of(r, "reason"), ==, "not_on_sale");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "no_show");
   json_decref(r);
   /* From the replay: stamped where the viewer was watching, the per-buyer
    * limit still counting the live order, an unknown show refused. */

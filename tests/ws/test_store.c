@@ -22,7 +22,9 @@ static void prep_v0_no_tables(const char *path) {
   raw_exec(path, "PRAGMA user_version = 0; VACUUM;");
 }
 static void prep_future(const char *path) {
-  raw_exec(path, "PRAGMA user_version = 2;"); /* STORE_SCHEMA_VERSION + 1 */
+  char *sql = g_strdup_printf("PRAGMA user_version = %d;", STORE_SCHEMA_VERSION + 1);
+  raw_exec(path, sql);
+  g_free(sql);
 }
 static void prep_far_future(const char *path) {
   raw_exec(path, "PRAGMA user_version = 2147483647;");
@@ -62,7 +64,7 @@ static const open_row_t open_rows[] = {
     {"new file", NULL, -1, NULL, STORE_SCHEMA_VERSION, TRUE},
     {"empty file", prep_empty_file, -1, NULL, STORE_SCHEMA_VERSION, TRUE},
     {"version 0, no tables", prep_v0_no_tables, -1, NULL, STORE_SCHEMA_VERSION, TRUE},
-    {"future version", prep_future, STORE_ERROR_VERSION, "newer", 2, FALSE},
+    {"future version", prep_future, STORE_ERROR_VERSION, "newer", STORE_SCHEMA_VERSION + 1, FALSE},
     {"far future version", prep_far_future, STORE_ERROR_VERSION, "newer", 2147483647, FALSE},
     {"negative version", prep_negative, STORE_ERROR_VERSION, "invalid", -1, FALSE},
     {"other program's file", prep_foreign_app, STORE_ERROR_VERSION, "not a tourcast", 0, FALSE},

@@ -146,8 +146,10 @@ static void test_order_show_state(sfx_t *fx, gconstpointer data) {
                               {old, v, p, 1, "5", -1, 1, T0, FALSE}};
   store_order_res_t res[G_N_ELEMENTS(reqs)];
   g_assert_true(store_order_batch(fx->st, reqs, G_N_ELEMENTS(reqs), res, &err));
-  store_order_status_t want[] = {STORE_ORDER_NOT_ON_SALE, STORE_ORDER_OK, STORE_ORDER_INVALID,
-                                 STORE_ORDER_OK, STORE_ORDER_NOT_ON_SALE};
+  /* An ended show takes replay orders only: a live order there is told the
+   * show is over, not that the product is off sale. */
+  store_order_status_t want[] = {STORE_ORDER_NO_SHOW, STORE_ORDER_OK, STORE_ORDER_INVALID,
+                                 STORE_ORDER_OK, STORE_ORDER_NO_SHOW};
   for (gsize i = 0; i < G_N_ELEMENTS(reqs); i++)
     g_assert_cmpint(res[i].status, ==, want[i]);
 }
