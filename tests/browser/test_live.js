@@ -181,10 +181,12 @@ h.main('live', async (t) => {
     h.assert(viewer.dialogs.length === 0 && leader.dialogs.length === 0, 'no alert: ' + viewer.dialogs.concat(leader.dialogs));
   });
 
-  await t.step('the console puts a question on screen; the viewer highlights it', async () => {
+  await t.step('the console puts a question on screen; the viewer highlights it when the picture does', async () => {
     const qid = await leader.getAttribute('[data-testid="questions"] li[data-qid]', 'data-qid');
     await leader.click(`[data-testid="highlight-${qid}"]`);
-    await viewer.waitForSelector(`[data-testid="questions"] li.hl[data-qid="${qid}"]`, { timeout: 3000 });
+    await viewer.waitForSelector(`[data-testid="questions"] li.hl[data-qid="${qid}"]`, { timeout: 20000 });
+    const log = await viewer.evaluate(() => window.tcSync.log.filter((c) => c.what.startsWith('highlight')).pop());
+    h.assert(log && log.frame_ms >= log.ms - 8 && log.frame_ms < log.ms + 34, 'applied on the frame at its stream_ms: ' + JSON.stringify(log));
   });
 
   await t.step('the console edits stock and sale: the viewer shows 已售罄 and 未开售, then can buy again', async () => {
@@ -291,17 +293,22 @@ h.main('live', async (t) => {
 
   let endedId;
   await t.step('ending the show from the console: the video stops, no buy button, the replay offered', async () => {
+    const before = await viewer.evaluate(() => ({ last: window.tcSync.last, following: window.tcSync.following() }));
+    const t0 = Date.now();
     await leader.click('[data-testid="end-show"]');
     /* At the end of the picture the player is behind by its latency. */
     await h.waitFor(async () => (await statusOf(viewer)) === 'ended', 15000, 'viewer status ended');
+    const end = await viewer.evaluate(() => window.tcSync.log.filter((c) => c.what === 'end').pop());
+    t.figure(`show.end -> the viewer's video stops: ${Date.now() - t0} ms (the end at stream_ms ${end && end.ms}, ` +
+      `applied on the frame at ${end && end.frame_ms}; before: ${JSON.stringify(before)})`);
     const href = await viewer.getAttribute('[data-testid="replay-link"]', 'href');
     h.assert(/^\/replay\/\d+$/.test(href), 'replay link ' + href);
     endedId = Number(href.split('/')[2]);
     const v = await viewer.evaluate(() => {
       const v = document.querySelector('[data-testid="video"]');
-      return { src: v.currentSrc, ready: v.readyState, visible: v.offsetParent !== null };
+      return { src: v.getAttribute('src'), ready: v.readyState, paused: v.paused, visible: v.offsetParent !== null };
     });
-    h.assert(!v.src && v.ready === 0 && !v.visible, 'the player is stopped and hidden: ' + JSON.stringify(v));
+    h.assert(!v.src && v.ready === 0 && v.paused && !v.visible, 'the player is stopped, empty and hidden: ' + JSON.stringify(v));
     h.assert(!(await viewer.isVisible('[data-testid="buy"]')), 'no buy button after the end');
     h.assert((await viewer.textContent('[data-testid="offair"]')).includes('直播已结束'), '直播已结束 shown');
     await t.shot(viewer, 'viewer-ended-360x780');

@@ -148,6 +148,8 @@ h.main('replay', async (t) => {
     h.assert((await viewer.$$('[data-testid="pinned"] [data-testid="qty"]')).length === 0, 'no quantity offered at the limit');
     const mine = await viewer.textContent('[data-testid="my-orders"]');
     h.assert(mine.includes('直播') && mine.includes('回放') && mine.includes('土蜂蜜 ×2') && mine.includes('土蜂蜜 ×1'), '我的订单: ' + mine);
+    await viewer.$eval('[data-testid="pinned"]', (e) => e.scrollIntoView());
+    await viewer.evaluate(() => window.scrollBy(0, -60));
     await t.shot(viewer, 'replay-limit-360x780');
   });
 

@@ -5,7 +5,7 @@
 'use strict';
 
 var REASONS = { sold_out: '已售罄', over_limit: '超过限购', not_on_sale: '未开售或已下架', invalid: '数量不对',
-  join_required: '请先填写自提信息' };
+  join_required: '请先填写自提信息', no_show: '现在没有直播' };
 
 function Shop(room, opt) {
   this.room = room;
