@@ -15,7 +15,6 @@
   var lastShow = null;        /* welcome.last_show: the newest ended show */
   var nextShow = null;        /* {title, at_unix_ms} announced by the leader */
   var pastShows = null;       /* /api/shows with a replay, newest first */
-  var publisherLive = true;   /* from a `publisher` message or /healthz (servers without show.state) */
   var connState = 'connecting';
   var questions = [];         /* QUESTION objects, oldest first */
   var highlight = null;       /* the highlighted question on screen (follows the video) */
@@ -144,9 +143,9 @@
       state = 'ended'; text = '直播已结束';
     } else if (md === 'between') {
       state = 'between'; text = '现在没有直播';
-    } else if (show.state === 'waiting' || (!show.state && show.epoch_unix_ms == null)) {
+    } else if (show.state === 'waiting') {
       state = 'waiting'; text = '直播马上开始，请稍候…';
-    } else if (show.state === 'slate' || (!show.state && !publisherLive)) {
+    } else if (show.state === 'slate') {
       state = 'publisher-lost'; text = '团长网络不稳定，正在重新连接，请稍候…';
     } else {
       state = 'ok'; text = '直播中';
@@ -302,7 +301,6 @@
     if (show) ended = null;
     if (m.last_show !== undefined) lastShow = m.last_show;
     if (m.next_show !== undefined) nextShow = m.next_show;
-    if (typeof m.publisher_live === 'boolean') publisherLive = m.publisher_live;
     sync.clear();
     questions = m.questions || [];
     highlight = m.highlight;
@@ -337,7 +335,6 @@
       case 'viewers': TC.tid('viewer-count').textContent = m.count + ' 人在看'; break;
       case 'show': onShow(m.show); break;
       case 'schedule': nextShow = m.next_show; renderOffair(); break;
-      case 'publisher': publisherLive = !!m.live; setStatus(); break;
       case 'error':
         if (m.code === 'join_required') { guest = true; askJoin(null); break; }
         if (joinSent && (m.ref === 'join' || m.code === 'unknown_type')) {
@@ -360,28 +357,6 @@
     }
   }
 
-  /* The show's epoch arrives a moment after the show began: until the
-   * show carries it, ask /api/shows (seen_ms needs it). Servers without
-   * show.state: whether the leader's phone is connected, from /healthz. */
-  function poll() {
-    if (!show) return;
-    if (show.epoch_unix_ms === null || show.epoch_unix_ms === undefined) {
-      fetch('/api/shows').then(function (r) { return r.json(); }).then(function (list) {
-        list.forEach(function (s) {
-          if (show && s.id === show.id && s.epoch_unix_ms != null && show.epoch_unix_ms == null) {
-            show.epoch_unix_ms = s.epoch_unix_ms;
-            if (s.state) show.state = s.state;
-            setStatus();
-          }
-        });
-      }).catch(function () {});
-    }
-    if (show.state) return;
-    fetch('/healthz', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (h) {
-      if (publisherLive !== !!h.publisher_live) { publisherLive = !!h.publisher_live; setStatus(); }
-    }).catch(function () {});
-  }
-  setInterval(poll, 3000);
 
   shop = new Shop(null, {
     seenMs: seenMs,
