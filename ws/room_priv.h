@@ -62,8 +62,8 @@ struct room {
   guint tick_source;  /* once a second: viewer count, show epoch */
   guint last_viewers; /* the count last broadcast */
 
-  gint64 pinned;    /* product on screen now, 0 none */
-  gint64 highlight; /* question on screen now, 0 none */
+  gint64 pinned;            /* product on screen now, 0 none */
+  gint64 highlight;         /* question on screen now, 0 none */
   gboolean publisher_live;  /* the output shows the phone (not the slate) */
   gboolean phone_connected; /* a publisher is connected, on air or not */
   room_show_state_t show_state;

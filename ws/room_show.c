@@ -27,6 +27,8 @@ static const char *const state_names[] = {
     [ROOM_SHOW_LIVE] = "live",  [ROOM_SHOW_SLATE] = "slate",
 };
 
+static const char *const state_log[] = {"none", "waiting", "starting", "live", "slate"};
+
 static gint64 unix_ms(void) {
   return g_get_real_time() / 1000;
 }
@@ -220,7 +222,11 @@ static gboolean show_step(room_t *r, show_event_t ev, const show_args_t *a, GErr
     case SHOW_EV_FIRST_FRAME:
       if (show == 0 || a->show_id != show)
         return TRUE; /* an output of an earlier show, late */
+      /* Announced with the switch to live or the slate that this same
+       * frame posts next: one `show` message with the state and epoch. */
       store_show_set_epoch(r->store, show, a->epoch, NULL);
+      json_decref(r->show_cache);
+      r->show_cache = NULL;
       break;
     case SHOW_EV_FEED_LIVE:
     case SHOW_EV_FEED_SLATE:
@@ -239,8 +245,8 @@ static gboolean show_step(room_t *r, show_event_t ev, const show_args_t *a, GErr
       break;
   }
   r->show_state = to;
-  if (to != from || ev == SHOW_EV_FIRST_FRAME) {
-    g_message("show %" G_GINT64_FORMAT ": %s -> %s", show, state_names[from], state_names[to]);
+  if (to != from) {
+    g_message("show %" G_GINT64_FORMAT ": %s -> %s", show, state_log[from], state_log[to]);
     announce(r, show);
     room_overlay_changed(r);
   }

@@ -31,7 +31,13 @@ typedef struct {
   gint64 stream_ms;
   guint64 overlay_version; /* the last version handed out (overlay tests) */
   guint overlay_changes;
+  GString *outputs; /* the output calls: "+ID" started, "-ID" ended */
 } fx_t;
+
+static void fx_output(void *user, gint64 show_id, gboolean on) {
+  fx_t *fx = user;
+  g_string_append_printf(fx->outputs, "%c%" G_GINT64_FORMAT " ", on ? '+' : '-', show_id);
+}
 
 static guint64 fx_overlay_changed(void *user) {
   fx_t *fx = user;
@@ -64,11 +70,13 @@ static void fx_setup(fx_t *fx, gconstpointer data) {
                        .show_title = "果园直播",
                        .stream_ms = fx_clock,
                        .clock_user = fx,
+                       .output = fx_output,
                        .overlay_changed = data ? fx_overlay_changed : NULL,
                        .overlay_user = fx};
   fx->room = room_new(&cfg, fx->store, &err);
   g_assert_no_error(err);
   fx->sent = g_array_new(FALSE, FALSE, sizeof(sent_t));
+  fx->outputs = g_string_new(NULL);
   fx->stream_ms = 1000;
   room_test_set_sink(fx->room, fx_sink, fx);
 }
@@ -83,6 +91,7 @@ static void fx_teardown(fx_t *fx, gconstpointer data) {
   (void)data;
   clear_sent(fx);
   g_array_free(fx->sent, TRUE);
+  g_string_free(fx->outputs, TRUE);
   room_free(fx->room);
   store_free(fx->store);
   char *db = g_build_filename(fx->dir, "tourcast.db", NULL);
@@ -631,6 +640,167 @@ static void test_overlay_state(fx_t *fx, gconstpointer data) {
   room_overlay_clear(&o);
 }
 
+static json_t *show_of(fx_t *fx, ws_conn_id_t id) {
+  json_t *m = must_take(fx, id, "show");
+  json_t *s = json_incref(json_object_get(m, "show"));
+  json_decref(m);
+  return s;
+}
+
+/* The life cycle: waiting for the phone, live, ended with the phone still
+ * connected, the next show on air at once; each show clean. */
+static void test_show_life(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx); /* show 1 begun by the leader, no phone yet */
+  g_assert_cmpstr(fx->outputs->str, ==, "");
+  json_t *w = NULL;
+  room_phone(fx->room, TRUE);
+  g_assert_cmpstr(fx->outputs->str, ==, "+1 ");
+  clear_sent(fx);
+  room_show_started(fx->room, 1, 1700000000000);
+  room_publisher_at(fx->room, TRUE, 0);
+  json_t *s = show_of(fx, WANG);
+  g_assert_cmpstr(str_of(s, "state"), ==, "live");
+  g_assert_cmpint(int_of(s, "epoch_unix_ms"), ==, 1700000000000);
+  json_decref(s);
+  say(fx, LEADER, "{\"type\":\"show.update\",\"promise\":\"坏果包赔\"}");
+  gint64 peach = put_product(fx, 50, 3, TRUE);
+  json_decref(order(fx, WANG, peach, 2, "live-1"));
+  room_test_flush_broadcasts(fx->room);
+  json_t *on = must_take(fx, LEADER, "order.new");
+  json_t *o = json_array_get(json_object_get(on, "orders"), 0);
+  g_assert_cmpint(int_of(o, "show_id"), ==, 1);
+  g_assert_cmpint(int_of(o, "price_cents"), ==, 1280);
+  g_assert_false(json_is_true(json_object_get(o, "replay")));
+  g_assert_cmpstr(str_of(o, "product_name"), ==, "水蜜桃");
+  json_decref(on);
+  clear_sent(fx);
+
+  say(fx, LEADER, "{\"type\":\"show.end\"}");
+  g_assert_cmpstr(fx->outputs->str, ==, "+1 -1 ");
+  s = show_of(fx, WANG);
+  g_assert_cmpstr(str_of(s, "state"), ==, "ended");
+  json_decref(s);
+  /* Between shows: nothing to buy, the last show's replay offered. */
+  json_t *r = order(fx, WANG, peach, 1, "between");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "no_show");
+  json_decref(r);
+  room_test_open(fx->room, 9);
+  say(fx, 9, "{\"type\":\"hello\",\"guest\":true}");
+  w = must_take(fx, 9, "welcome");
+  g_assert_true(json_is_null(json_object_get(w, "show")));
+  g_assert_cmpint(int_of(json_object_get(w, "last_show"), "id"), ==, 1);
+  g_assert_true(json_is_true(json_object_get(w, "guest")));
+  g_assert_true(json_is_null(json_object_get(w, "viewer_token")));
+  json_decref(w);
+
+  /* The phone never hung up: show 2 goes on air at once, carrying over. */
+  say(fx, LEADER, "{\"type\":\"show.begin\",\"carry_over\":true}");
+  g_assert_cmpstr(fx->outputs->str, ==, "+1 -1 +2 ");
+  s = show_of(fx, WANG);
+  g_assert_cmpint(int_of(s, "id"), ==, 2);
+  g_assert_cmpstr(str_of(s, "title"), ==, "桃园");
+  g_assert_cmpstr(str_of(s, "promise"), ==, "坏果包赔");
+  g_assert_cmpstr(str_of(s, "state"), ==, "waiting");
+  g_assert_true(json_is_null(json_object_get(s, "epoch_unix_ms"))); /* its own, not show 1's */
+  json_decref(s);
+  room_overlay_t ov;
+  room_overlay_get(fx->room, &ov);
+  g_assert_cmpint(ov.n_ticker, ==, 0); /* show 1's buyers are not show 2's ticker */
+  room_overlay_clear(&ov);
+
+  /* A replay order of show 1 reaches the leader, marked; the limit of 3
+   * counts the live order of 2. */
+  say(fx, WANG, "{\"type\":\"order\",\"product_id\":1,\"qty\":2,\"key\":\"rp\",\"show_id\":1}");
+  room_flush_orders(fx->room);
+  r = must_take(fx, WANG, "order.rejected");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "over_limit");
+  json_decref(r);
+  say(fx, WANG, "{\"type\":\"order\",\"product_id\":1,\"qty\":1,\"key\":\"rp\",\"show_id\":1}");
+  room_flush_orders(fx->room);
+  json_decref(must_take(fx, WANG, "order.ok"));
+  room_test_flush_broadcasts(fx->room);
+  on = must_take(fx, LEADER, "order.new");
+  o = json_array_get(json_object_get(on, "orders"), 0);
+  g_assert_cmpint(int_of(o, "show_id"), ==, 1);
+  g_assert_true(json_is_true(json_object_get(o, "replay")));
+  json_decref(on);
+  g_assert_null(take(fx, WANG, "ordered")); /* not show 2's ticker */
+  say(fx, WANG, "{\"type\":\"my_orders\",\"show_id\":1}");
+  json_t *mine = must_take(fx, WANG, "my_orders");
+  json_t *list = json_object_get(mine, "orders");
+  g_assert_cmpint(json_array_size(list), ==, 2);
+  g_assert_false(json_is_true(json_object_get(json_array_get(list, 0), "replay")));
+  g_assert_true(json_is_true(json_object_get(json_array_get(list, 1), "replay")));
+  g_assert_cmpint(int_of(json_array_get(list, 1), "price_cents"), ==, 1280);
+  json_decref(mine);
+
+  /* A guest watches; ordering asks it to join; join makes it a viewer. */
+  say(fx, 9, "{\"type\":\"order\",\"product_id\":1,\"qty\":1,\"key\":\"g\"}");
+  expect_error(fx, 9, "join_required");
+  say(fx, 9, "{\"type\":\"ask\",\"text\":\"甜吗\"}");
+  expect_error(fx, 9, "join_required");
+  say(fx, 9, "{\"type\":\"my_orders\",\"show_id\":1}");
+  expect_error(fx, 9, "join_required");
+  say(fx, 9,
+      "{\"type\":\"join\",\"name\":\"赵六\",\"pickup\":\"2号楼\",\"phone\":\"13700000009\"}");
+  w = must_take(fx, 9, "welcome");
+  g_assert_nonnull(json_string_value(json_object_get(w, "viewer_token")));
+  g_assert_null(json_object_get(w, "guest"));
+  json_decref(w);
+  say(fx, 9,
+      "{\"type\":\"join\",\"name\":\"赵六\",\"pickup\":\"2号楼\",\"phone\":\"13700000009\"}");
+  expect_error(fx, 9, "invalid");
+  room_stats_t st;
+  room_get_stats(fx->room, &st);
+  g_assert_cmpuint(st.viewers, ==, 3); /* counted once */
+
+  /* The next show, announced; viewers may not. */
+  say(fx, LEADER,
+      "{\"type\":\"show.schedule\",\"title\":\"明早采茶\",\"at_unix_ms\":1800000000000}");
+  json_t *sc = must_take(fx, WANG, "schedule");
+  g_assert_cmpstr(str_of(json_object_get(sc, "next_show"), "title"), ==, "明早采茶");
+  json_decref(sc);
+  say(fx, WANG, "{\"type\":\"show.schedule\",\"at_unix_ms\":null}");
+  expect_error(fx, WANG, "forbidden");
+  clear_sent(fx);
+}
+
+/* A room started on a store with a show left open resumes it (or ends it). */
+static void test_show_resume(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  room_phone(fx->room, TRUE);
+  room_show_started(fx->room, 1, 1700000000000);
+  room_publisher_at(fx->room, TRUE, 0);
+  room_t *old = fx->room;
+  room_config_t cfg = {
+      .leader_token = TOKEN, .stream_ms = NULL, .clock_user = fx, .output = fx_output};
+  GError *err = NULL;
+  fx->room = room_new(&cfg, fx->store, &err); /* the next process */
+  g_assert_no_error(err);
+  room_free(old);
+  g_string_truncate(fx->outputs, 0);
+  room_test_set_sink(fx->room, fx_sink, fx);
+  g_assert_true(room_show_resume(fx->room, TRUE, 0));
+  g_assert_cmpstr(fx->outputs->str, ==, "+1 "); /* on the slate at once */
+  room_show_started(fx->room, 1, 1700000100000);
+  room_publisher_at(fx->room, FALSE, 5000);
+  json_t *s = room_show_json(fx->room, 1, FALSE);
+  g_assert_cmpstr(str_of(s, "state"), ==, "slate");
+  g_assert_cmpint(int_of(s, "epoch_unix_ms"), ==, 1700000100000); /* the resumed output's */
+  json_decref(s);
+  g_assert_true(room_show_resume(fx->room, FALSE, 7000)); /* too old after all: ended */
+  s = room_show_json(fx->room, 1, TRUE);
+  g_assert_cmpstr(str_of(s, "state"), ==, "ended");
+  g_assert_cmpint(int_of(s, "ended_stream_ms"), ==, 7000);
+  g_assert_cmpint(int_of(s, "gmv_cents"), ==, 0);
+  json_decref(s);
+  g_assert_cmpstr(fx->outputs->str, ==, "+1 -1 ");
+  g_assert_false(room_show_resume(fx->room, TRUE, 0)); /* nothing open */
+  clear_sent(fx);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add("/room/" path, fx_t, NULL, fx_setup, fn, fx_teardown)
@@ -641,6 +811,8 @@ int main(int argc, char **argv) {
   ADD("questions-and-pins", test_questions_and_pins);
   ADD("malformed", test_malformed);
   ADD("replay-orders", test_replay_orders);
+  ADD("show-life", test_show_life);
+  ADD("show-resume", test_show_resume);
   g_test_add("/room/overlay-sync", fx_t, "video", fx_setup, test_overlay_sync, fx_teardown);
   g_test_add("/room/overlay-state", fx_t, "video", fx_setup, test_overlay_state, fx_teardown);
   return g_test_run();
