@@ -327,9 +327,12 @@ h.main('live', async (t) => {
     await L.send({ type: 'show.schedule', title: '明晚 水蜜桃专场', at_unix_ms: at });
     await h.waitFor(async () => (await viewer.textContent('[data-testid="offair"]')).includes('明晚 水蜜桃专场'), 5000, 'the next show announced');
     await t.shot(viewer, 'viewer-between-360x780');
-    /* A guest between shows: no join form either. */
+    /* A guest between shows (one with a token the server does not know:
+     * it watches on as a guest): no join form either. */
     const g = await h.newPage(browser, PHONE);
+    await g.addInitScript(() => localStorage.setItem('tc.viewer_token', JSON.stringify('no-such-token')));
     await g.goto(srv.url('/'));
+    await h.waitFor(async () => (await g.textContent('#me')).includes('游客'), 10000, 'an unknown token watches as a guest');
     await h.waitFor(async () => (await statusOf(g)) === 'between', 10000, 'a guest between shows');
     h.assert((await g.$$('[data-testid="join"]')).length === 0, 'no join form for a guest between shows');
     h.assert(!(await g.isVisible('[data-testid="buy"]')), 'no buy button for a guest between shows');

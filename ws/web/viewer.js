@@ -337,26 +337,23 @@
       case 'schedule': nextShow = m.next_show; renderOffair(); break;
       case 'error':
         if (m.code === 'join_required') { guest = true; askJoin(null); break; }
-        if (joinSent && (m.ref === 'join' || m.code === 'unknown_type')) {
+        if (joinSent && m.ref === 'join') {
           joinSent = false;
-          /* A server without `join`: the details go in a new hello. */
-          if (m.code === 'unknown_type') { room.reconnectNow(); break; }
           TC.store.del('details');
           askJoin(null, '请检查填写的信息');
           break;
         }
-        /* A hello the server refused: our token is unknown and we have no
-         * details to make a new viewer from (or guests are not let in).
-         * Ask for them. */
-        if (!room.greeted && (m.code === 'invalid' || m.code === 'forbidden')) {
+        /* A hello the server refused (a token it does not know, and no
+         * details kept): watch on as a guest. */
+        if (!room.greeted && m.code === 'invalid' && (TC.store.get('viewer_token') || TC.store.get('details'))) {
           TC.store.del('viewer_token');
           TC.store.del('details');
-          askJoin(null, '请填写自提信息');
+          room.reconnectNow();
+          if (joining) askJoin(null, '请检查填写的信息');
         }
         break;
     }
   }
-
 
   shop = new Shop(null, {
     seenMs: seenMs,
