@@ -225,6 +225,7 @@ h.main('live', async (t) => {
   });
 
   await t.step('screenshots at 360x780 and 1280x800', async () => {
+    console.log('tap button: ' + await viewer.evaluate(() => { const b = document.getElementById('tap'); return b.className + ' ' + b.textContent + ' muted=' + document.querySelector('video').muted; }));
     await t.shot(viewer, 'viewer-360x780');
     await t.shot(leader, 'leader-1280x800');
     const v2 = await h.newPage(browser, DESK);
@@ -327,6 +328,12 @@ h.main('live', async (t) => {
     await L.send({ type: 'show.schedule', title: '明晚 水蜜桃专场', at_unix_ms: at });
     await h.waitFor(async () => (await viewer.textContent('[data-testid="offair"]')).includes('明晚 水蜜桃专场'), 5000, 'the next show announced');
     await t.shot(viewer, 'viewer-between-360x780');
+    const dv = await h.newPage(browser, DESK);
+    await dv.goto(srv.url('/'));
+    await h.waitFor(async () => (await statusOf(dv)) === 'between', 10000, 'between shows on a desktop');
+    await h.waitFor(async () => (await dv.$$('[data-testid="past-show"]')).length > 0, 10000, 'past shows on a desktop');
+    await t.shot(dv, 'viewer-between-1280x800');
+    await dv.context().close();
     /* A guest between shows (one with a token the server does not know:
      * it watches on as a guest): no join form either. */
     const g = await h.newPage(browser, PHONE);
