@@ -223,7 +223,7 @@ char *metrics_text(void *user) {
   prom_metric(s, "tourcast_output_slate_frames", "gauge",
               "Standby slate frames sent in this show's output.", NULL, (double)ps.frames_slate);
   prom_metric(s, "tourcast_output_restarts_total", "counter",
-              "Outputs started after the first (encoder restarts).", NULL,
+              "Outputs started again for the same show (encoder restarts).", NULL,
               (double)ps.output_restarts);
   prom_metric(s, "tourcast_publisher_input_kbps", "gauge",
               "Publisher's FLV bitrate over the last second.", NULL, ps.input_kbps);

@@ -75,6 +75,7 @@ struct pipeline {
   output_t *feed_out;
   guint runs;
   gint64 boot_unix_ms; /* segment names of this process: sBOOT-RUN-NNNNN.ts */
+  gint64 last_show_id; /* of the newest output */
   gint64 slate_since_us;
   guint rate_timer;
   guint64 rate_bytes, rate_frames; /* counters at the last rate tick */
@@ -288,8 +289,11 @@ static run_t *run_start(pipeline_t *p, gint64 show_id, gboolean slate_at_once, G
     g_free(r);
     return NULL;
   }
-  if (r->id > 1)
+  /* A new show's output is not a restart; one for the show of the last
+   * output is (it failed, or the show resumed in this process). */
+  if (show_id == p->last_show_id)
     p->stats.output_restarts++;
+  p->last_show_id = show_id;
   return r;
 }
 

@@ -72,7 +72,7 @@ typedef struct {
   guint64 segments;        /* segments published to the playlist */
   guint64 bytes_in;        /* FLV bytes pushed */
   guint64 errors;          /* sessions or outputs that ended on an error */
-  guint64 output_restarts; /* outputs started after the first (encoder restarts) */
+  guint64 output_restarts; /* outputs started again for the same show (encoder restarts) */
   double input_kbps;       /* publisher's bitrate over the last second */
   double input_fps;        /* publisher's video frames over the last second */
   gint64 latency_first_ms; /* last segment: first frame's RTMP arrival -> in playlist */

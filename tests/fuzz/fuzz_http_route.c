@@ -27,7 +27,7 @@ static int name_is_safe(const char *name) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   http_route_t r;
   http_route_kind_t k = http_route_parse((const char *)data, size, &r);
-  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_SHOW_SEGMENT)
+  if (k != r.kind || k < HTTP_ROUTE_REJECTED || k > HTTP_ROUTE_API_QR)
     abort();
   if (!name_is_safe(r.name))
     abort();
@@ -55,10 +55,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         abort();
       break;
     case HTTP_ROUTE_API_SHOWS:
+    case HTTP_ROUTE_API_QR:
       if (n != 0 || r.show_id != 0 || r.content_type == NULL)
         abort();
       break;
     case HTTP_ROUTE_API_EVENTS:
+    case HTTP_ROUTE_API_ORDERS:
     case HTTP_ROUTE_API_ORDERS_CSV:
       /* A show id taken from the path, in range. */
       if (n != 0 || r.show_id < 1 || r.show_id > HTTP_ROUTE_ID_MAX || r.content_type == NULL ||

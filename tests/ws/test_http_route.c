@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ws/http_route.h"
+#include "ws/qr_svg.h"
 
 #define NUL_LEN(s) (sizeof(s) - 1) /* length of a literal that contains NUL bytes */
 
@@ -56,6 +57,11 @@ static const row_t rows[] = {
     {"/api/shows/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/api/shows/12/events", -1, HTTP_ROUTE_API_EVENTS, "", FALSE},
     {"/api/shows/12/orders.csv?token=x", -1, HTTP_ROUTE_API_ORDERS_CSV, "", FALSE},
+    {"/api/shows/12/orders?token=x", -1, HTTP_ROUTE_API_ORDERS, "", FALSE},
+    {"/api/shows/12/orders/", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/shows/12/ordersx", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
+    {"/api/qr.svg?text=http://evil", -1, HTTP_ROUTE_API_QR, "", FALSE},
+    {"/api/qr.svgx", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/api/shows/9007199254740991/events", -1, HTTP_ROUTE_API_EVENTS, "", FALSE},
     {"/api/shows/9007199254740992/events", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
     {"/api/shows/99999999999999999999999/events", -1, HTTP_ROUTE_NOT_FOUND, "", FALSE},
@@ -291,9 +297,27 @@ static void test_show_ids(void) {
 }
 
 static void test_kind_names(void) {
-  for (int k = HTTP_ROUTE_REJECTED; k <= HTTP_ROUTE_SHOW_SEGMENT; k++)
+  for (int k = HTTP_ROUTE_REJECTED; k <= HTTP_ROUTE_API_QR; k++)
     g_assert_cmpstr(http_route_kind_name((http_route_kind_t)k), !=, "unknown");
   g_assert_cmpstr(http_route_kind_name((http_route_kind_t)999), ==, "unknown");
+}
+
+/* /api/qr.svg's body: a square SVG with a quiet zone; too long a text is refused. */
+static void test_qr_svg(void) {
+  char *svg = qr_svg("http://192.168.1.20:8080/");
+  g_assert_nonnull(svg);
+  g_assert_true(
+      g_str_has_prefix(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 33 33\""));
+  g_assert_nonnull(strstr(svg, "<path fill=\"#000\" d=\"M4 4h1v1h-1z")); /* the finder's corner */
+  g_free(svg);
+  char *long_text = g_strnfill(513, 'a');
+  g_assert_null(qr_svg(long_text));
+  long_text[512] = '\0';
+  svg = qr_svg(long_text);
+  g_assert_nonnull(svg);
+  g_free(svg);
+  g_free(long_text);
+  g_assert_null(qr_svg(NULL));
 }
 
 int main(int argc, char **argv) {
@@ -304,5 +328,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/http_route/lengths", test_lengths);
   g_test_add_func("/http_route/truncations", test_truncations);
   g_test_add_func("/http_route/kind_names", test_kind_names);
+  g_test_add_func("/http_route/qr_svg", test_qr_svg);
   return g_test_run();
 }
