@@ -170,16 +170,20 @@ var TC = (function () {
     h.programMsAt = function (t) {
       if (h.dead) return NaN;
       if (h.hls) {
+        /* The fragments buffered lately first: a player far behind the
+         * live edge shows frames whose fragment left the playlist. */
         var det = h.hls.latestLevelDetails;
         if (!det && h.hls.levels && h.hls.levels.length)
           det = h.hls.levels[Math.max(0, h.hls.currentLevel)].details;
-        var fr = det ? det.fragments : [];
-        for (var i = fr.length - 1; i >= 0; i--) {
+        var fr = h.frags.concat(det ? det.fragments : []);
+        for (var i = 0; i < fr.length; i++) {
           var f = fr[i];
           if (f.programDateTime === null || f.programDateTime === undefined) continue;
-          if (t + 0.0005 >= f.start && (t < f.start + f.duration || i === fr.length - 1))
-            return f.programDateTime + (t - f.start) * 1000;
+          if (t + 0.0005 >= f.start && t < f.start + f.duration) return f.programDateTime + (t - f.start) * 1000;
         }
+        /* Past the newest listed fragment's end (its duration rounded). */
+        var last = det && det.fragments.length ? det.fragments[det.fragments.length - 1] : null;
+        if (last && last.programDateTime != null && t >= last.start) return last.programDateTime + (t - last.start) * 1000;
         return NaN;
       }
       var start = video.getStartDate ? video.getStartDate().getTime() : NaN;
@@ -221,6 +225,12 @@ var TC = (function () {
         manifestLoadingRetryDelay: 1000, manifestLoadingMaxRetryTimeout: 4000 } : {};
       var hls = new window.Hls(cfg);
       h.hls = hls;
+      h.frags = [];
+      hls.on(window.Hls.Events.FRAG_BUFFERED, function (ev, data) {
+        if (!data.frag || data.frag.programDateTime == null) return;
+        h.frags.unshift(data.frag);
+        if (h.frags.length > 30) h.frags.pop();
+      });
       hls.on(window.Hls.Events.ERROR, function (ev, data) {
         if (!data.fatal || h.dead) return;
         h.error = data.details;

@@ -23,6 +23,7 @@
   var joining = null;         /* the action waiting for the join: fn() */
   var sheetOpen = false;
   var joinSent = false;       /* a `join` is out, not answered yet */
+  var pinTarget = null, hlTarget = null; /* the server's latest pin and highlight (the picture may be behind) */
 
   /* A referral code from the invite link, kept until a welcome used it. */
   var params = new URLSearchParams(location.search);
@@ -296,17 +297,26 @@
       TC.store.del('ref');
     }
     var s = m.show && !m.show.ended_unix_ms && m.show.state !== 'ended' ? m.show : null;
+    var sameShow = !!(s && show && s.id === show.id);
     if (s && show && s.id === show.id && s.epoch_unix_ms !== show.epoch_unix_ms && show.epoch_unix_ms != null) stopPlayer();
     show = s;
     if (show) ended = null;
     if (m.last_show !== undefined) lastShow = m.last_show;
     if (m.next_show !== undefined) nextShow = m.next_show;
-    sync.clear();
+    /* A reconnect within the show that missed no pin: what waits for its
+     * frame keeps waiting (the welcome's pin is the server's now, not the
+     * picture's). Otherwise the welcome's state at once. */
+    var keep = sameShow && m.pinned === pinTarget && m.highlight === hlTarget;
+    var shown = { pin: shop.pinned, hl: highlight };
+    if (!keep) sync.clear();
+    pinTarget = m.pinned;
+    hlTarget = m.highlight;
     questions = m.questions || [];
-    highlight = m.highlight;
+    highlight = keep ? shown.hl : m.highlight;
     TC.tid('viewer-count').textContent = m.viewers + ' 人在看';
     TC.$('#me').textContent = guest ? '游客 · 下单或提问时再填写自提信息' : m.name + ' · 自提点 ' + m.pickup;
     shop.welcome(m);
+    if (keep) { shop.pinned = shown.pin; renderShop(); }
     renderQuestions();
     setStatus();
     if (!show) loadPast();
@@ -316,10 +326,12 @@
   function onMessage(m) {
     /* The picture's state follows the video: applied on the frame that shows it. */
     if (m.type === 'pinned') {
+      pinTarget = m.product_id;
       sync.at(m.stream_ms, function () { shop.pinned = m.product_id; renderShop(); }, 'pin:' + m.product_id);
       return;
     }
     if (m.type === 'highlight') {
+      hlTarget = m.question_id;
       sync.at(m.stream_ms, function () { highlight = m.question_id; renderQuestions(); }, 'highlight:' + m.question_id);
       return;
     }
