@@ -277,6 +277,7 @@ var TC = (function () {
    * Changes wait in stream_ms order. With no picture to follow (no
    * program date-time, paused, no new frame for 1.5 s) they apply at once. */
   var SLACK_MS = 8; /* rounding of the ms stamps; a frame is 33 ms */
+  var HOLD_MS = 8000; /* a held change waits at most this for the player to start */
   function FrameSync(video, frameMs) {
     var self = this;
     this.video = video;
@@ -317,12 +318,20 @@ var TC = (function () {
     c.fn();
   };
   FrameSync.prototype.flush = function () {
-    while (this.queue.length) this.run(this.queue.shift());
+    /* Held changes wait for the player to start (HOLD_MS at most). */
+    var now = performance.now(), kept = [];
+    while (this.queue.length) {
+      var c = this.queue.shift();
+      if (c.hold && now - c.t < HOLD_MS) kept.push(c); else this.run(c);
+    }
+    this.queue = kept;
   };
-  /* Runs fn when the frame at stream_ms `ms` is on screen (`what` names it in the log). */
-  FrameSync.prototype.at = function (ms, fn, what) {
-    var c = { ms: typeof ms === 'number' ? ms : -1, fn: fn, what: what || '' };
-    if (!this.following() || c.ms <= this.last.ms + SLACK_MS) { this.run(c); return; }
+  /* Runs fn when the frame at stream_ms `ms` is on screen (`what` names it in the log).
+   * `hold`: even before the player follows (a page just opened, its player
+   * still starting seconds behind the server), wait for that frame. */
+  FrameSync.prototype.at = function (ms, fn, what, hold) {
+    var c = { ms: typeof ms === 'number' ? ms : -1, fn: fn, what: what || '', hold: !!hold, t: performance.now() };
+    if (this.following() ? c.ms <= this.last.ms + SLACK_MS : !hold) { this.run(c); return; }
     var i = this.queue.length;
     while (i > 0 && this.queue[i - 1].ms > c.ms) i--;
     this.queue.splice(i, 0, c);

@@ -317,10 +317,25 @@
     TC.$('#me').textContent = guest ? '游客 · 下单或提问时再填写自提信息' : m.name + ' · 自提点 ' + m.pickup;
     shop.welcome(m);
     if (keep) { shop.pinned = shown.pin; renderShop(); }
+    else if (show && m.recent_pins && m.recent_pins.length) schedulePins(m.recent_pins, m.stream_ms);
     renderQuestions();
     setStatus();
     if (!show) loadPast();
     if (!guest && joining) { var a = joining; joining = null; a(); }
+  }
+
+  /* A page opened (or back) mid-show: its player starts seconds behind the
+   * server, so the card is the one pinned at about that frame, and the newer
+   * pins wait for their frames like `pinned` messages do. */
+  function schedulePins(pins, serverMs) {
+    var behind = (serverMs || 0) - 3000, base = null, i;
+    for (i = 0; i < pins.length && pins[i].stream_ms <= behind; i++) base = pins[i].product_id;
+    if (i === pins.length) return; /* nothing newer than the picture: the welcome's pin */
+    shop.pinned = base;
+    renderShop();
+    pins.slice(i).forEach(function (p) {
+      sync.at(p.stream_ms, function () { shop.pinned = p.product_id; renderShop(); }, 'pin:' + p.product_id, true);
+    });
   }
 
   function onMessage(m) {
