@@ -158,6 +158,10 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
                         "stream_ms", (json_int_t)room_now_stream_ms(r), "questions",
                         questions ? questions : json_array(), "viewers", r->stats.viewers);
   json_object_set_new(w, "publisher_live", json_boolean(r->publisher_live));
+  /* The player is seconds behind: a page that joins right after a pin
+   * shows each card when its frame is on screen, not at once. */
+  json_t *pins = show ? store_pins_recent_json(r->store, show, 5) : NULL;
+  json_object_set_new(w, "recent_pins", pins ? pins : json_array());
   /* Between shows the pages offer the last one's replay and the next one. */
   json_t *last = room_show_json(r, store_show_last_ended(r->store), FALSE);
   json_object_set_new(w, "last_show", last ? last : json_null());
@@ -315,12 +319,12 @@ static gint64 need_show(room_t *r, session_t *s, const proto_msg_t *m) {
 }
 
 /* A store call failed: the change did not happen; say so. */
-static void store_failed(room_t *r, session_t *s, const proto_msg_t *m, GError *err) {
+void room_store_failed(room_t *r, ws_conn_id_t id, const char *ref, GError *err) {
   gboolean bad = err && err->domain == STORE_ERROR &&
                  (err->code == STORE_ERROR_NOT_FOUND || err->code == STORE_ERROR_INVALID ||
                   err->code == STORE_ERROR_STATE);
-  room_error(r, s->id, bad ? PROTO_ERR_INVALID : PROTO_ERR_UNAVAILABLE,
-             bad ? err->message : "could not store it, retry", m->ref);
+  room_error(r, id, bad ? PROTO_ERR_INVALID : PROTO_ERR_UNAVAILABLE,
+             bad ? err->message : "could not store it, retry", ref);
   g_clear_error(&err);
 }
 
@@ -333,7 +337,7 @@ static void on_ask(room_t *r, session_t *s, const proto_msg_t *m) {
   gint64 id = store_question_add(r->store, show, s->viewer_id, m->u.ask.text, m->u.ask.seen_ms, now,
                                  unix_ms(), &err);
   if (id == 0) {
-    store_failed(r, s, m, err);
+    room_store_failed(r, s->id, m->ref, err);
     return;
   }
   room_broadcast_json(r,
@@ -371,7 +375,7 @@ static void on_product_put(room_t *r, session_t *s, const proto_msg_t *m) {
     if (p.id == r->pinned)
       room_overlay_changed(r);
   } else {
-    store_failed(r, s, m, err);
+    room_store_failed(r, s->id, m->ref, err);
   }
   p.name = old_name;
   p.unit = old_unit;
@@ -398,7 +402,7 @@ static void on_answer(room_t *r, session_t *s, const proto_msg_t *m) {
   gint64 now = room_now_stream_ms(r);
   if (!store_question_answer(r->store, m->u.answer.question_id, m->u.answer.text, now, unix_ms(),
                              &err)) {
-    store_failed(r, s, m, err);
+    room_store_failed(r, s->id, m->ref, err);
     return;
   }
   room_broadcast_json(r,

@@ -100,6 +100,9 @@ void room_broadcast_json(room_t *r, json_t *msg /* stolen */, gboolean leaders_o
 void room_error(room_t *r, ws_conn_id_t id, proto_error_t code, const char *message,
                 const char *ref);
 void room_schedule_coalesced(room_t *r);
+/* A store call failed (`err` taken): the change did not happen; tells the
+ * sender `invalid` (with the store's reason) or `unavailable`. */
+void room_store_failed(room_t *r, ws_conn_id_t id, const char *ref, GError *err);
 
 /* room_overlay.c */
 void room_overlay_init(room_t *r);

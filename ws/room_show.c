@@ -312,15 +312,6 @@ gboolean room_show_end(room_t *r) {
 
 /* ---- the leader's show.begin, show.update, show.end, show.schedule ---- */
 
-static void store_failed(room_t *r, ws_conn_id_t id, const char *ref, GError *err) {
-  gboolean bad = err && err->domain == STORE_ERROR &&
-                 (err->code == STORE_ERROR_NOT_FOUND || err->code == STORE_ERROR_INVALID ||
-                  err->code == STORE_ERROR_STATE);
-  room_error(r, id, bad ? PROTO_ERR_INVALID : PROTO_ERR_UNAVAILABLE,
-             bad ? err->message : "could not store it, retry", ref);
-  g_clear_error(&err);
-}
-
 static void on_schedule(room_t *r, ws_conn_id_t id, const proto_msg_t *m) {
   GError *err = NULL;
   json_t *next = m->u.schedule.at_unix_ms == 0
@@ -330,7 +321,7 @@ static void on_schedule(room_t *r, ws_conn_id_t id, const proto_msg_t *m) {
   gboolean ok = store_setting_put(r->store, "next_show", next, &err);
   if (!ok) {
     json_decref(next);
-    store_failed(r, id, m->ref, err);
+    room_store_failed(r, id, m->ref, err);
     return;
   }
   room_broadcast_json(
@@ -348,7 +339,7 @@ void room_on_show(room_t *r, ws_conn_id_t id, const proto_msg_t *m) {
   if (m->type == PROTO_SHOW_BEGIN) {
     show_args_t a = {in->title, in->promise, in->carry_over, 0, 0, -1};
     if (!show_step(r, SHOW_EV_BEGIN, &a, &err))
-      store_failed(r, id, m->ref, err);
+      room_store_failed(r, id, m->ref, err);
     return;
   }
   gint64 show = store_show_current(r->store);
@@ -360,7 +351,7 @@ void room_on_show(room_t *r, ws_conn_id_t id, const proto_msg_t *m) {
     if ((in->title != NULL && !store_show_set_title(r->store, show, in->title, &err)) ||
         (in->promise != NULL &&
          !store_show_set_promise(r->store, show, in->promise[0] ? in->promise : NULL, &err))) {
-      store_failed(r, id, m->ref, err);
+      room_store_failed(r, id, m->ref, err);
       return;
     }
     announce(r, show);
@@ -369,5 +360,5 @@ void room_on_show(room_t *r, ws_conn_id_t id, const proto_msg_t *m) {
   }
   show_args_t a = {.stream_ms = -1};
   if (!show_step(r, SHOW_EV_END, &a, &err))
-    store_failed(r, id, m->ref, err);
+    room_store_failed(r, id, m->ref, err);
 }

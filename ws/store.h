@@ -296,6 +296,9 @@ gboolean store_pin(store_t *st, gint64 show_id, gint64 product_id, gint64 stream
                    GError **err);
 /* The product pinned at stream_ms (the latest pin at or before it), 0 if none. */
 gint64 store_pinned_at(store_t *st, gint64 show_id, gint64 stream_ms);
+/* The newest `n` pins of a show, oldest first: [{"product_id"|null,"stream_ms"}]
+ * (for a page that joins while the video still shows an earlier one). */
+json_t *store_pins_recent_json(store_t *st, gint64 show_id, int n);
 
 /* ---- events (public: no phone numbers, no tokens, masked names) ---- */
 

@@ -249,6 +249,26 @@ gint64 store_pinned_at(store_t *st, gint64 show_id, gint64 stream_ms) {
   return id;
 }
 
+static json_t *pin_from_row(sqlite3_stmt *s) {
+  return json_pack("{so sI}", "product_id", store_json_col_int(s, 0), "stream_ms",
+                   (json_int_t)sqlite3_column_int64(s, 1));
+}
+
+json_t *store_pins_recent_json(store_t *st, gint64 show_id, int n) {
+  g_return_val_if_fail(st != NULL, NULL);
+  sqlite3_stmt *s = store_stmt(st, ST_PINS_RECENT);
+  sqlite3_bind_int64(s, 1, show_id);
+  sqlite3_bind_int(s, 2, n);
+  json_t *newest_first = store_rows_json(st, s, pin_from_row, "recent pins");
+  if (newest_first == NULL)
+    return NULL;
+  json_t *out = json_array(); /* oldest first, as they happened */
+  for (gsize i = json_array_size(newest_first); i > 0; i--)
+    json_array_append(out, json_array_get(newest_first, i - 1));
+  json_decref(newest_first);
+  return out;
+}
+
 /* ---- events ---- */
 
 static gboolean is_secret_key(const char *key) {

@@ -112,6 +112,8 @@ const char *const store_sql[ST_N] = {
                       " VALUES (?1, ?2, ?3, ?4)",
     [ST_PIN_AT] = "SELECT product_id FROM pins WHERE show_id = ?1 AND stream_ms <= ?2"
                   " ORDER BY stream_ms DESC, id DESC LIMIT 1",
+    [ST_PINS_RECENT] = "SELECT product_id, stream_ms FROM pins WHERE show_id = ?1"
+                       " ORDER BY stream_ms DESC, id DESC LIMIT ?2",
 
     [ST_EVENT_INSERT] = "INSERT INTO events (show_id, type, stream_ms, unix_ms, data)"
                         " VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -1,8 +1,8 @@
 /* fuzz_room.c — libFuzzer target for the message handler: frames into a real room.
  *
  * One room over an in-memory store lives for the whole run. Each input is one
- * connection: its first byte picks who it is (the leader, a viewer, or
- * nobody yet), the rest is split at newlines into up to 8 frames handled as
+ * connection: its first byte picks who it is (the leader, a viewer, a
+ * guest, or nobody yet), the rest is split at newlines into up to 8 frames handled as
  * if they came over /ws; then pending orders are committed and the
  * connection closes. Whatever the bytes, nothing may crash, leak or break
  * the store's invariants (stock never below zero).
@@ -47,11 +47,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   room_test_open(room, id);
   static const char *const hellos[] = {
       "{\"type\":\"hello\",\"role\":\"leader\",\"token\":\"fuzz-leader\"}",
-      "{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"王\",\"pickup\":\"1\",\"phone\":"
-      "\"12345\"}",
+      ("{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"王\",\"pickup\":\"1\",\"phone\":"
+       "\"12345\"}"),
+      "{\"type\":\"hello\",\"guest\":true}",
   };
-  if (data[0] % 3 < 2)
-    room_test_text(room, id, hellos[data[0] % 3], strlen(hellos[data[0] % 3]));
+  if (data[0] % 4 < 3)
+    room_test_text(room, id, hellos[data[0] % 4], strlen(hellos[data[0] % 4]));
   const char *p = (const char *)data + 1, *end = (const char *)data + size;
   for (int frames = 0; p < end && frames < 8; frames++) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));

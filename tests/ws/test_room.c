@@ -554,11 +554,12 @@ static void test_overlay_sync(fx_t *fx, gconstpointer data) {
   g_assert_cmpint(store_pinned_at(fx->store, show, 20032), ==, 0);
   g_assert_cmpint(store_pinned_at(fx->store, show, 20033), ==, peach);
 
-  /* No frame reports (the publisher is gone): the clock stamps it. */
+  /* No frame reports (the output stopped reporting): after 3 s the clock
+   * stamps it. */
   fx->stream_ms = 30000;
   say(fx, LEADER, "{\"type\":\"pin\",\"product_id\":null}");
   g_assert_null(take(fx, LI, "pinned"));
-  gint64 until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+  gint64 until = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
   json_t *late = NULL;
   while (late == NULL && g_get_monotonic_time() < until) {
     g_main_context_iteration(NULL, FALSE);
@@ -674,6 +675,17 @@ static void test_show_life(fx_t *fx, gconstpointer data) {
   g_assert_false(json_is_true(json_object_get(o, "replay")));
   g_assert_cmpstr(str_of(o, "product_name"), ==, "水蜜桃");
   json_decref(on);
+  char *pin = g_strdup_printf("{\"type\":\"pin\",\"product_id\":%" G_GINT64_FORMAT "}", peach);
+  say(fx, LEADER, pin);
+  g_free(pin);
+  room_test_open(fx->room, 8); /* joins just after: the pin comes with its frame's time */
+  say(fx, 8, "{\"type\":\"hello\",\"guest\":true}");
+  w = must_take(fx, 8, "welcome");
+  json_t *pins = json_object_get(w, "recent_pins");
+  g_assert_cmpint(json_array_size(pins), ==, 1);
+  g_assert_cmpint(int_of(json_array_get(pins, 0), "product_id"), ==, peach);
+  g_assert_cmpint(int_of(json_array_get(pins, 0), "stream_ms"), ==, fx->stream_ms);
+  json_decref(w);
   clear_sent(fx);
 
   say(fx, LEADER, "{\"type\":\"show.end\"}");
@@ -753,7 +765,7 @@ static void test_show_life(fx_t *fx, gconstpointer data) {
   expect_error(fx, 9, "invalid");
   room_stats_t st;
   room_get_stats(fx->room, &st);
-  g_assert_cmpuint(st.viewers, ==, 3); /* counted once */
+  g_assert_cmpuint(st.viewers, ==, 4); /* counted once (WANG, LI, 8, 9) */
 
   /* The next show, announced; viewers may not. */
   say(fx, LEADER,

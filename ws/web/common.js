@@ -116,6 +116,12 @@ var TC = (function () {
     this.ws.send(JSON.stringify(m));
     return true;
   };
+  /* Closes for good (no reconnect). */
+  Room.prototype.stop = function () {
+    this.stopped = true;
+    clearInterval(this.pinger);
+    if (this.ws) { var ws = this.ws; this.ws = null; ws.close(); }
+  };
   Room.prototype.reconnectNow = function () {
     if (this.ws) { var ws = this.ws; this.ws = null; ws.close(); }
     this.attempt = 0;
@@ -137,13 +143,15 @@ var TC = (function () {
     return video.canPlayType('application/vnd.apple.mpegurl') !== '' && !window.MediaSource;
   }
 
+  var loaded = {};
   function loadScript(src) {
-    return new Promise(function (ok, fail) {
+    if (loaded[src]) return loaded[src];
+    return (loaded[src] = new Promise(function (ok, fail) {
       var s = el('script', { src: src });
       s.onload = ok;
-      s.onerror = fail;
+      s.onerror = function (e) { delete loaded[src]; fail(e); };
       document.head.appendChild(s);
-    });
+    }));
   }
 
   function attach(video, src, opt) {
@@ -154,13 +162,46 @@ var TC = (function () {
         var d = h.hls.playingDate;
         return d ? d.getTime() : NaN;
       }
+      return h.programMsAt(video.currentTime);
+    };
+    /* The program date-time (unix ms) of the frame at media time `t`
+     * (seconds; a requestVideoFrameCallback's mediaTime): the fragment
+     * holding it, its EXT-X-PROGRAM-DATE-TIME plus the offset into it. */
+    h.programMsAt = function (t) {
+      if (h.dead) return NaN;
+      if (h.hls) {
+        /* The fragments buffered lately first: a player far behind the
+         * live edge shows frames whose fragment left the playlist. */
+        var det = h.hls.latestLevelDetails;
+        if (!det && h.hls.levels && h.hls.levels.length)
+          det = h.hls.levels[Math.max(0, h.hls.currentLevel)].details;
+        var fr = h.frags.concat(det ? det.fragments : []);
+        for (var i = 0; i < fr.length; i++) {
+          var f = fr[i];
+          if (f.programDateTime === null || f.programDateTime === undefined) continue;
+          if (t + 0.0005 >= f.start && t < f.start + f.duration) return f.programDateTime + (t - f.start) * 1000;
+        }
+        /* Past the newest listed fragment's end (its duration rounded). */
+        var last = det && det.fragments.length ? det.fragments[det.fragments.length - 1] : null;
+        if (last && last.programDateTime != null && t >= last.start) return last.programDateTime + (t - last.start) * 1000;
+        return NaN;
+      }
       var start = video.getStartDate ? video.getStartDate().getTime() : NaN;
-      return start + video.currentTime * 1000;
+      return start + t * 1000;
+    };
+    /* Stops loading and playing and clears the picture (no frozen frame). */
+    h.destroy = function () {
+      h.dead = true;
+      if (h.timer) clearInterval(h.timer);
+      if (h.hls) { h.hls.destroy(); h.hls = null; }
+      video.pause();
+      video.removeAttribute('src');
+      video.load();
     };
     /* Live: a player that fell more than 8 s behind (a stall, a tab in the
      * background) jumps back near the edge. hls.js keeps its own sync. */
     if (live) {
-      setInterval(function () {
+      h.timer = setInterval(function () {
         if (h.hls || video.paused || !video.seekable.length) return;
         var edge = video.seekable.end(video.seekable.length - 1);
         if (edge - video.currentTime > 8) video.currentTime = edge - 3;
@@ -172,6 +213,7 @@ var TC = (function () {
       return Promise.resolve(h);
     }
     return loadScript('/vendor/hls.light.min.js').then(function () {
+      if (h.dead) return h;
       if (!window.Hls || !window.Hls.isSupported()) {
         h.kind = 'native';
         video.src = src;
@@ -183,13 +225,19 @@ var TC = (function () {
         manifestLoadingRetryDelay: 1000, manifestLoadingMaxRetryTimeout: 4000 } : {};
       var hls = new window.Hls(cfg);
       h.hls = hls;
+      h.frags = [];
+      hls.on(window.Hls.Events.FRAG_BUFFERED, function (ev, data) {
+        if (!data.frag || data.frag.programDateTime == null) return;
+        h.frags.unshift(data.frag);
+        if (h.frags.length > 30) h.frags.pop();
+      });
       hls.on(window.Hls.Events.ERROR, function (ev, data) {
-        if (!data.fatal) return;
+        if (!data.fatal || h.dead) return;
         h.error = data.details;
         /* No playlist yet (nobody publishing), or the server restarted:
          * start over in a moment. */
         if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
-        else setTimeout(function () { hls.loadSource(src); hls.startLoad(); }, 2000);
+        else setTimeout(function () { if (!h.dead) { hls.loadSource(src); hls.startLoad(); } }, 2000);
       });
       hls.loadSource(src);
       hls.attachMedia(video);
@@ -220,18 +268,104 @@ var TC = (function () {
     tryPlay();
   }
 
-  /* Name, pickup and phone, asked once. cb(details) on submit. */
-  function askDetails(cb, errText) {
+  /* ---- following the picture ----
+   * FrameSync(video, frameMs): frameMs(mediaTime) is the stream_ms of the
+   * frame at that media time (NaN if unknown). at(ms, fn) runs fn when the
+   * frame on screen reaches stream_ms `ms`, inside the
+   * requestVideoFrameCallback of that frame, so the DOM change is painted
+   * with that very frame (rAF and currentTime where there is no rVFC).
+   * Changes wait in stream_ms order. With no picture to follow (no
+   * program date-time, paused, no new frame for 1.5 s) they apply at once. */
+  var SLACK_MS = 8; /* rounding of the ms stamps; a frame is 33 ms */
+  var HOLD_MS = 8000; /* a held change waits at most this for the player to start */
+  function FrameSync(video, frameMs) {
+    var self = this;
+    this.video = video;
+    this.frameMs = frameMs;
+    this.queue = [];
+    this.last = null; /* the frame on screen: {ms, mediaTime, t} */
+    this.log = [];    /* the last changes applied: {ms, frame_ms, mediaTime, what} */
+    if (video.requestVideoFrameCallback) {
+      var onFrame = function (now, meta) {
+        video.requestVideoFrameCallback(onFrame);
+        self.frame(meta.mediaTime);
+      };
+      video.requestVideoFrameCallback(onFrame);
+    } else {
+      var lastT = -1;
+      var loop = function () {
+        requestAnimationFrame(loop);
+        if (video.currentTime !== lastT) { lastT = video.currentTime; self.frame(lastT); }
+      };
+      requestAnimationFrame(loop);
+    }
+    setInterval(function () { if (!self.following()) self.flush(); }, 500);
+  }
+  FrameSync.prototype.following = function () {
+    var l = this.last;
+    return !!l && isFinite(l.ms) && !this.video.paused && performance.now() - l.t < 1500;
+  };
+  FrameSync.prototype.frame = function (mediaTime) {
+    var ms = this.frameMs(mediaTime);
+    this.last = { ms: ms, mediaTime: mediaTime, t: performance.now() };
+    if (!isFinite(ms)) { this.flush(); return; }
+    while (this.queue.length && this.queue[0].ms <= ms + SLACK_MS) this.run(this.queue.shift());
+  };
+  FrameSync.prototype.run = function (c) {
+    var l = this.last || {};
+    this.log.push({ ms: c.ms, frame_ms: l.ms, mediaTime: l.mediaTime, what: c.what });
+    if (this.log.length > 50) this.log.shift();
+    c.fn();
+  };
+  FrameSync.prototype.flush = function () {
+    /* Held changes wait for the player to start (HOLD_MS at most). */
+    var now = performance.now(), kept = [];
+    while (this.queue.length) {
+      var c = this.queue.shift();
+      if (c.hold && now - c.t < HOLD_MS) kept.push(c); else this.run(c);
+    }
+    this.queue = kept;
+  };
+  /* Runs fn when the frame at stream_ms `ms` is on screen (`what` names it in the log).
+   * `hold`: even before the player follows (a page just opened, its player
+   * still starting seconds behind the server), wait for that frame. */
+  FrameSync.prototype.at = function (ms, fn, what, hold) {
+    var c = { ms: typeof ms === 'number' ? ms : -1, fn: fn, what: what || '', hold: !!hold, t: performance.now() };
+    if (this.following() ? c.ms <= this.last.ms + SLACK_MS : !hold) { this.run(c); return; }
+    var i = this.queue.length;
+    while (i > 0 && this.queue[i - 1].ms > c.ms) i--;
+    this.queue.splice(i, 0, c);
+  };
+  FrameSync.prototype.clear = function () { this.queue = []; };
+  /* The stream_ms of the frame on screen, or undefined. */
+  FrameSync.prototype.now = function () {
+    return this.following() ? this.last.ms : undefined;
+  };
+
+  /* Name, pickup and phone, asked once. cb(details) on submit.
+   * opt.sheet: a bottom sheet (asked when the guest first buys or asks)
+   * with opt.title, opt.note, opt.submit and a cancel (opt.oncancel()). */
+  function askDetails(cb, errText, opt) {
+    opt = opt || {};
     var err = el('div', { class: 'err', text: errText || '' });
     var name = el('input', { name: 'name', maxlength: 32, placeholder: '称呼，如 王小明', required: true, autocomplete: 'name' });
     var pickup = el('input', { name: 'pickup', maxlength: 32, placeholder: '自提点，如 3号楼', required: true });
     var phone = el('input', { name: 'phone', maxlength: 20, placeholder: '手机号', required: true, type: 'tel', autocomplete: 'tel' });
+    var box;
+    var cancel = opt.sheet ? el('button', { type: 'button', class: 'ghost', testid: 'join-cancel', text: '取消',
+      onclick: function () { box.remove(); if (opt.oncancel) opt.oncancel(); } }) : null;
+    var submit = el('button', { class: 'primary grow', type: 'submit', testid: 'join-submit', text: opt.submit || '进入直播间' });
     var form = el('form', { testid: 'join' },
-      el('h2', { text: '进入直播间' }),
-      el('div', { class: 'muted', text: '只需填写一次，团长按自提点配货。手机号只有团长能看到。' }),
+      el('h2', { text: opt.title || '进入直播间' }),
+      el('div', { class: 'muted', text: opt.note || '只需填写一次，团长按自提点配货。手机号只有团长能看到。' }),
       name, pickup, phone, err,
-      el('button', { class: 'primary', type: 'submit', testid: 'join-submit', text: '进入直播间' }));
-    var box = el('div', { class: 'dialog' }, form);
+      cancel ? el('div', { class: 'row' }, cancel, submit) : submit);
+    box = el('div', { class: opt.sheet ? 'dialog sheet' : 'dialog' }, form);
+    if (opt.sheet) box.addEventListener('click', function (e) { if (e.target === box) cancel.click(); });
+    var d0 = opt.details || {};
+    if (d0.name) name.value = d0.name;
+    if (d0.pickup) pickup.value = d0.pickup;
+    if (d0.phone) phone.value = d0.phone;
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       var d = { name: name.value.trim(), pickup: pickup.value.trim(), phone: phone.value.trim() };
@@ -248,5 +382,5 @@ var TC = (function () {
   }
 
   return { el: el, $: $, tid: tid, clear: clear, yuan: yuan, clock: clock, randomKey: randomKey,
-    store: store, Room: Room, attach: attach, autoplay: autoplay, askDetails: askDetails };
+    store: store, Room: Room, attach: attach, autoplay: autoplay, askDetails: askDetails, FrameSync: FrameSync };
 })();

@@ -21,12 +21,15 @@
     if (link) box.appendChild(TC.el('a', { href: link, text: '看直播' }));
   }
 
-  function nowMs() {
+  /* The stream_ms at media time t (default: now); on a presented frame
+   * (requestVideoFrameCallback) t is that frame's. */
+  function nowMs(t) {
+    if (typeof t !== 'number') t = video.currentTime;
     if (player && show && show.epoch_unix_ms != null) {
-      var pdt = player.programMs();
-      if (isFinite(pdt)) offset = pdt - show.epoch_unix_ms - video.currentTime * 1000;
+      var pdt = player.programMsAt(t);
+      if (isFinite(pdt)) offset = pdt - show.epoch_unix_ms - t * 1000;
     }
-    return video.currentTime * 1000 + offset;
+    return t * 1000 + offset;
   }
   window.tcReplayMs = nowMs;
 
@@ -51,11 +54,11 @@
   }
 
   /* Rebuilds the time-driven parts when the video crossed an event. */
-  function update() {
-    var ms = nowMs();
+  function update(t) {
+    var ms = nowMs(t);
     TC.$('#clock').textContent = TC.clock(ms);
     var n = 0;
-    while (n < events.length && events[n].stream_ms <= ms) n++;
+    while (n < events.length && events[n].stream_ms <= ms + 8) n++; /* 8: ms rounding; a frame is 33 */
     if (n === cursor) return;
     cursor = n;
     var past = events.slice(0, n);
@@ -102,7 +105,10 @@
     buy.disabled = false;
     buy.textContent = '购买';
     buy.onclick = function () {
-      TC.askDetails(function (d) { TC.store.set('details', d); join(); });
+      TC.askDetails(function (d) { TC.store.set('details', d); join(); }, '', {
+        sheet: true, title: '填写自提信息', submit: '确定', details: TC.store.get('details'),
+        note: '只需填写一次，团长按自提点配货。手机号只有团长能看到。'
+      });
     };
   }
 
@@ -117,8 +123,28 @@
       },
       onmessage: function (m) {
         if (m.type === 'welcome') {
+          if (m.guest || !m.viewer_token) return;
           TC.store.set('viewer_token', m.viewer_token);
+          TC.store.set('details', { name: m.name, pickup: m.pickup, phone: m.phone });
+          /* welcome.my_orders are the open show's: this show's come from my_orders. */
+          var open = m.show && m.show.id === showId;
+          if (!open) m.my_orders = [];
           shop.welcome(m);
+          room.send({ type: 'my_orders', show_id: showId });
+        } else if (m.type === 'my_orders') {
+          if (m.show_id === showId) shop.setMine(m.orders);
+        } else if (m.type === 'order.ok') {
+          shop.handle(m);
+          /* The server counts the limit over live and replay orders: ask again. */
+          room.send({ type: 'my_orders', show_id: showId });
+        } else if (m.type === 'error' && !room.greeted && (m.code === 'invalid' || m.code === 'forbidden')) {
+          /* Our token is unknown here and no details are kept: ask again. */
+          TC.store.del('viewer_token');
+          TC.store.del('details');
+          room.stop();
+          room = null;
+          shop.room = null;
+          renderCard();
         } else shop.handle(m);
       },
       onstate: function () {}
@@ -152,8 +178,20 @@
   }).then(function (h) {
     player = h;
     window.tcPlayer = h;
-    ['timeupdate', 'seeked', 'playing'].forEach(function (ev) { video.addEventListener(ev, update); });
-    setInterval(update, 250);
+    /* Without a presented frame to follow (paused, no rVFC): by currentTime. */
+    var lastFrame = 0;
+    var byTime = function () { if (video.paused || performance.now() - lastFrame > 500) update(); };
+    ['timeupdate', 'seeked', 'playing', 'pause'].forEach(function (ev) { video.addEventListener(ev, byTime); });
+    setInterval(byTime, 250);
+    /* The card and the lists change on the frame that reaches their stream_ms. */
+    if (video.requestVideoFrameCallback) {
+      var onFrame = function (now, meta) {
+        video.requestVideoFrameCallback(onFrame);
+        lastFrame = performance.now();
+        update(meta.mediaTime);
+      };
+      video.requestVideoFrameCallback(onFrame);
+    }
   }).catch(function () {
     status('error', '找不到这场直播的回放');
   });

@@ -4,7 +4,8 @@
  * after a reconnect or a reload: a retry is never a second order. */
 'use strict';
 
-var REASONS = { sold_out: '已售罄', over_limit: '超过限购', not_on_sale: '未开售或已下架', invalid: '数量不对' };
+var REASONS = { sold_out: '已售罄', over_limit: '超过限购', not_on_sale: '未开售或已下架', invalid: '数量不对',
+  join_required: '请先填写自提信息', no_show: '现在没有直播' };
 
 function Shop(room, opt) {
   this.room = room;
@@ -45,6 +46,22 @@ Shop.prototype.welcome = function (m) {
   this.changed();
 };
 
+/* The viewer's orders of one show from the server (`my_orders`: live and
+ * replay); orders still pending here stay. */
+Shop.prototype.setMine = function (orders) {
+  var byId = {};
+  var mine = (orders || []).map(function (o) {
+    byId[o.order_id] = true;
+    return { key: o.key || 'order-' + o.order_id, product_id: o.product_id, qty: o.qty, state: 'ok',
+      order_id: o.order_id, replay: o.replay, price_cents: o.price_cents };
+  });
+  this.mine.forEach(function (o) {
+    if (o.state !== 'ok' || (o.replay === true && !byId[o.order_id])) mine.push(o);
+  });
+  this.mine = mine;
+  this.changed();
+};
+
 Shop.prototype.putProduct = function (p) {
   if (!this.products[p.id]) this.order.push(p.id);
   this.products[p.id] = p;
@@ -74,6 +91,7 @@ Shop.prototype.handle = function (m) {
       o = this.find(m.key);
       if (!o) { o = { key: m.key }; this.mine.push(o); }
       o.state = 'ok'; o.order_id = m.order_id; o.product_id = m.product_id; o.qty = m.qty;
+      if (this.opt.showId) o.replay = true;
       this.savePending();
       break;
     case 'order.rejected':
@@ -108,8 +126,11 @@ Shop.prototype.send = function (o) {
   this.room.send(msg); /* not sent now: the next welcome sends it */
 };
 
-Shop.prototype.buy = function (productId, qty) {
-  var seen = this.opt.seenMs ? this.opt.seenMs() : undefined;
+/* seen: the stream_ms on screen when the buyer tapped (default: now).
+ * opt.gate(productId, qty, seen) may hold the order back (a guest joins first). */
+Shop.prototype.buy = function (productId, qty, seen) {
+  if (seen === undefined) seen = this.opt.seenMs ? this.opt.seenMs() : undefined;
+  if (this.opt.gate && !this.opt.gate(productId, qty, seen)) return;
   var o = { key: 'o-' + TC.randomKey(), product_id: productId, qty: qty, seen_ms: seen, state: 'pending' };
   this.mine.push(o);
   this.savePending();
@@ -170,11 +191,17 @@ Shop.prototype.renderPinned = function (box, pid, fallback) {
   box.classList.add('pinned');
   var show = p || fallback || { name: '商品 #' + pid, price_cents: 0 };
   var max = p ? this.maxQty(p) : 0;
+  var bought = p ? this.boughtOf(pid) : 0;
+  var used = p && p.limit_per_buyer > 0 && bought >= p.limit_per_buyer;
   var qty = TC.el('select', { class: 'qty', testid: 'qty', 'aria-label': '数量', disabled: max < 1 });
   for (var i = 1; i <= Math.max(1, max); i++) qty.appendChild(TC.el('option', { value: i, text: '×' + i }));
   qty.value = String(Math.min(Math.max(1, keep), Math.max(1, max)));
+  /* The limit used up: say so instead of offering a quantity. */
+  var note = null;
+  if (used) note = TC.el('span', { class: 'limit', testid: 'limit-note', text: '每人限购 ' + p.limit_per_buyer + '，您已买 ' + bought });
+  else if (p && p.limit_per_buyer > 0 && bought > 0) note = TC.el('span', { class: 'limit', testid: 'limit-note', text: '已买 ' + bought + '，还可买 ' + max });
   var pending = this.mine.some(function (o) { return o.product_id === pid && o.state === 'pending'; });
-  var label = pending ? '提交中…' : !p || !p.on_sale ? '未开售' : p.stock <= 0 ? '已售罄' : max < 1 ? '已达限购' : '立即购买';
+  var label = pending ? '提交中…' : !p || !p.on_sale ? '未开售' : used ? '已达限购' : p.stock <= 0 ? '已售罄' : max < 1 ? '已达限购' : '立即购买';
   var buy = TC.el('button', { class: 'primary', testid: 'buy', text: label, disabled: pending || max < 1,
     onclick: function () { self.buy(pid, Number(qty.value)); } });
   box.appendChild(TC.el('div', { class: 'row' }, p ? productThumb(p) : null,
@@ -183,7 +210,8 @@ Shop.prototype.renderPinned = function (box, pid, fallback) {
       TC.el('div', { class: 'name', testid: 'pinned-name', text: show.name }),
       TC.el('div', {}, TC.el('span', { class: 'price', text: TC.yuan(show.price_cents) + (show.unit ? '/' + show.unit : '') }),
         ' ', p ? stockText(p) : null))));
-  box.appendChild(TC.el('div', { class: 'row', style: 'margin-top:8px' }, qty, TC.el('div', { class: 'grow' }), buy));
+  box.appendChild(TC.el('div', { class: 'row', style: 'margin-top:8px' }, used ? null : qty,
+    TC.el('div', { class: 'grow' }, note), buy));
 };
 
 Shop.prototype.renderMine = function (ul) {
@@ -193,8 +221,10 @@ Shop.prototype.renderMine = function (ul) {
   this.mine.slice().reverse().forEach(function (o) {
     var p = self.products[o.product_id];
     var state = o.state === 'ok' ? '已下单 #' + o.order_id : o.state === 'pending' ? '提交中…' : '未成功：' + (REASONS[o.reason] || o.reason);
-    ul.appendChild(TC.el('li', { 'data-state': o.state, 'data-key': o.key },
+    var tag = o.replay === true ? TC.el('span', { class: 'tag replay', text: '回放' }) :
+      o.replay === false ? TC.el('span', { class: 'tag', text: '直播' }) : null;
+    ul.appendChild(TC.el('li', { 'data-state': o.state, 'data-key': o.key, 'data-replay': o.replay === undefined ? null : String(o.replay) },
       TC.el('span', { text: (p ? p.name : '商品 #' + o.product_id) + ' ×' + o.qty + ' ' }),
-      TC.el('span', { class: o.state === 'rejected' ? 'soldout' : 'muted', text: state })));
+      TC.el('span', { class: o.state === 'rejected' ? 'soldout' : 'muted', text: state }), tag));
   });
 };
