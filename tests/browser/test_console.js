@@ -1,7 +1,8 @@
 /* test_console.js — the leader console across shows, in Debian's chromium
  * against the real server: between shows it offers 开始直播 (not 结束直播)
  * and the phone's settings (stream key, viewer link, QR code); show 1 begins
- * from the console, the phone publishes, a viewer orders, the show ends; after
+ * from the console, the phone publishes, a viewer orders (over its own
+ * socket, tests/browser/room.js), the show ends; after
  * a reload the console lists the show under 往期直播 with its orders and GMV,
  * opens its picking list, downloads its CSV, and offers show 1's title and
  * promise for the next show; the next show is announced; show 2 begins with
@@ -12,6 +13,7 @@
 
 const fs = require('fs');
 const h = require('./harness');
+const room = require('./room');
 
 const PHONE = { width: 360, height: 780 };
 const DESK = { width: 1280, height: 800 };
@@ -65,8 +67,7 @@ h.main('console', async (t) => {
   let phone = null;
   const browser = await h.launchChromium();
   const leader = await h.newPage(browser, DESK);
-  const viewer = await h.newPage(browser, PHONE);
-  let pid, show1, show2;
+  let pid, show1, show2, buyer;
 
   await t.step('between shows, no phone: 开始直播 offered, 结束直播 not, the phone is 未连接', async () => {
     await openConsole(leader, srv);
@@ -125,18 +126,13 @@ h.main('console', async (t) => {
     await h.waitFor(async () => /手机推流中 · 码率 \d+ kbit\/s/.test(await text(leader, '#health')), 5000, 'phone live with its bitrate');
   });
 
-  await t.step('a viewer orders 2 of the pinned product; the console lists it by pickup point with the order price', async () => {
-    await viewer.goto(srv.url('/'));
-    await viewer.fill('[data-testid="join"] [name="name"]', '王小明');
-    await viewer.fill('[data-testid="join"] [name="pickup"]', PICKUP);
-    await viewer.fill('[data-testid="join"] [name="phone"]', '13800000000');
-    await viewer.click('[data-testid="join-submit"]');
-    await h.waitFor(async () => (await text(viewer, '#me')).includes('3号楼'), 10000, 'viewer welcome');
+  await t.step('a viewer orders 2 (over its own socket); the console lists it by pickup point with the order price', async () => {
+    buyer = await room.open(browser, srv, { role: 'viewer', name: '王小明', pickup: PICKUP, phone: '13800000000' });
     await leader.click(tid('pin-' + pid));
-    await viewer.waitForSelector('[data-testid="pinned-name"]', { timeout: 10000 });
-    await viewer.selectOption('[data-testid="qty"]', '2');
-    await viewer.click('[data-testid="buy"]');
-    await viewer.waitForSelector('[data-testid="my-orders"] li[data-state="ok"]', { timeout: 5000 });
+    await h.waitFor(async () => (await text(leader, tid('pin-' + pid))) === '取消讲解', 5000, 'pinned in the console');
+    const ok = await buyer.request({ type: 'order', product_id: pid, qty: 2, key: 'live-order-1' },
+      (m) => ['order.ok', 'order.rejected', 'error'].includes(m.type), 10000, 'order answer');
+    h.assert(ok.type === 'order.ok', 'order taken: ' + JSON.stringify(ok));
     await h.waitFor(async () => {
       const s = await text(leader, tid('orders'));
       return s.includes('王小明') && s.includes(PICKUP) && s.includes('高山苹果 ×2') && s.includes('¥25.60');
@@ -241,9 +237,9 @@ h.main('console', async (t) => {
   });
 
   await t.step('a replay order of show 1 during show 2 goes to 回放订单, not the live list', async () => {
-    await viewer.evaluate(([pid, showId]) => {
-      window.tcRoom.send({ type: 'order', product_id: pid, qty: 1, key: 'replay-order-1', show_id: showId, seen_ms: 1000 });
-    }, [pid, show1.id]);
+    const ok = await buyer.request({ type: 'order', product_id: pid, qty: 1, key: 'replay-order-1', show_id: show1.id, seen_ms: 1000 },
+      (m) => ['order.ok', 'order.rejected', 'error'].includes(m.type), 10000, 'replay order answer');
+    h.assert(ok.type === 'order.ok', 'replay order taken: ' + JSON.stringify(ok));
     await h.waitFor(async () => {
       const s = await text(leader, tid('replay-orders'));
       return s.includes('王小明') && s.includes('回放') && s.includes('¥12.80');
@@ -288,7 +284,7 @@ h.main('console', async (t) => {
     await t.shot(leader, 'console-show2-1280x800');
   });
 
-  for (const p of [viewer, leader]) h.assert(p.problems.length === 0, 'page errors: ' + p.problems.join('; '));
+  for (const p of [leader]) h.assert(p.problems.length === 0, 'page errors: ' + p.problems.join('; '));
   await browser.close();
   if (phone) phone.kill('SIGKILL');
 }, servers);
