@@ -46,6 +46,28 @@ async def room_session(server):
     await v.typed("pinned")
     await v.send("{not json")
     await v.typed("error")
+    # The life cycle with the phone still connected: the show ends (its
+    # output too, the phone's input detached), the next one begins on it.
+    await ldr.send({"type": "show.end"})
+    await ldr.expect(lambda m: m.get("type") == "show" and m["show"]["state"] == "ended", 120)
+    await ldr.send({"type": "show.schedule", "title": "明天", "at_unix_ms": 1800000000000})
+    await ldr.send({"type": "show.begin", "carry_over": True})
+    await ldr.expect(lambda m: m.get("type") == "show" and m["show"]["id"] == 2, 120)
+    g = await tr.Client.open(server)
+    await g.send({"type": "hello", "guest": True})
+    await g.typed("welcome")
+    await g.send({"type": "order", "product_id": prod["id"], "qty": 1, "key": "g"})
+    await g.typed("error")
+    await g.send({"type": "join", "name": "赵", "pickup": "2号楼", "phone": "13700000000"})
+    await g.typed("welcome")
+    await g.send({"type": "order", "product_id": prod["id"], "qty": 1, "key": "r", "show_id": 1})
+    await g.typed("order.ok")
+    await g.send({"type": "my_orders", "show_id": 1})
+    await g.typed("my_orders")
+    await g.close()
+    for path in ("/api/qr.svg", f"/api/shows/1/orders?token={tr.TOKEN}",
+                 f"/api/shows?token={tr.TOKEN}"):
+        assert server.get(path, timeout=60)[0] == 200, path
     await v.close()
     await ldr.close()
 
@@ -60,7 +82,7 @@ class ValgrindTest(unittest.TestCase):
                           "--h264-decoder", "openh264dec", "--aac-decoder", "faad",
                           wrapper=wrapper)
         try:
-            phone = h.fake_phone(server.rtmp_url, "-d", "3", "-s", "320x240", "-r", "15")
+            phone = h.fake_phone(server.rtmp_url, "-d", "8", "-s", "320x240", "-r", "15")
             # The room while the video runs: every kind of message, an
             # order committed, a picture uploaded, a pin put on screen.
             asyncio.run(asyncio.wait_for(room_session(server), 300))
