@@ -146,6 +146,8 @@ h.main('live', async (t) => {
     await viewer.fill('[data-testid="join"] [name="name"]', '王小明');
     await viewer.fill('[data-testid="join"] [name="pickup"]', '3号楼');
     await viewer.fill('[data-testid="join"] [name="phone"]', '13800000000');
+    /* A neighbour takes a while to type: the picture moves on meanwhile. */
+    await viewer.waitForTimeout(1500);
     await viewer.click('[data-testid="join-submit"]');
     await h.waitFor(async () => (await viewer.textContent('#me')).includes('3号楼'), 10000, 'joined');
     const token = await viewer.evaluate(() => JSON.parse(localStorage.getItem('tc.viewer_token')));
@@ -160,7 +162,9 @@ h.main('live', async (t) => {
     const ev = (await orderEvents(srv, show.id))[0];
     h.assert(typeof ev.data.seen_ms === 'number', 'the order carries seen_ms: ' + JSON.stringify(ev.data));
     h.assert(ev.data.seen_product_id === pid, 'seen_ms falls where the product was pinned: ' + JSON.stringify(ev.data));
-    h.assert(Math.abs(ev.data.seen_ms - tapMs) < 100, `seen_ms is the frame at the tap (${tapMs}), not after joining: ${ev.data.seen_ms}`);
+    /* Within a few frames of the tap (a busy machine runs the click a little
+     * later than the test read the frame), never 1.5 s later at the join. */
+    h.assert(Math.abs(ev.data.seen_ms - tapMs) < 500, `seen_ms is the frame at the tap (${tapMs}), not after joining: ${ev.data.seen_ms}`);
     t.figure(`seen_ms behind the server's stream_ms at the order: ${ev.stream_ms - ev.data.seen_ms} ms (player latency behind the encoder)`);
     h.assert((await viewer.textContent('[data-testid="product-list"]')).includes('库存 48'), 'stock updated');
   });
