@@ -267,7 +267,8 @@ h.main('console', async (t) => {
 
   await t.step('the open show\'s promise is changed from the console', async () => {
     await leader.click('#edit-show > summary');
-    h.assert((await leader.inputValue(tid('update-title'))) === TITLE, 'edit form filled');
+    /* filled on the details' toggle event, which fires a task later */
+    await h.waitFor(async () => (await leader.inputValue(tid('update-title'))) === TITLE, 3000, 'edit form filled');
     await leader.fill(tid('update-promise'), '坏一赔二');
     await leader.click(tid('update-show'));
     await h.waitFor(async () => (await text(leader, '#show-info')).includes('承诺：坏一赔二'), 5000, 'show broadcast with the new promise');
