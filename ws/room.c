@@ -370,6 +370,7 @@ static void on_product_put(room_t *r, session_t *s, const proto_msg_t *m) {
     p.on_sale = in->on_sale;
   GError *err = NULL;
   if (store_product_put(r->store, &p, unix_ms(), &err)) {
+    room_product_renamed(r, p.id, p.name);
     json_t *pj = store_product_json(&p);
     room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "product", "product", pj), FALSE);
     if (p.id == r->pinned)
@@ -601,6 +602,7 @@ room_t *room_new(const room_config_t *cfg, store_t *store, GError **err) {
       g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)json_decref);
   g_queue_init(&r->ticker);
   r->leader_orders = json_array();
+  r->product_names = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   r->tick_source = g_timeout_add_seconds(1, on_tick, r);
   room_overlay_init(r);
   room_show_init(r);
@@ -624,6 +626,7 @@ void room_free(room_t *r) {
   g_hash_table_destroy(r->dirty_stock);
   g_queue_clear_full(&r->ticker, (GDestroyNotify)json_decref);
   json_decref(r->leader_orders);
+  g_hash_table_destroy(r->product_names);
   json_decref(r->show_cache);
   g_array_free(r->pending, TRUE);
   g_hash_table_destroy(r->sessions);

@@ -11,6 +11,24 @@
 
 #include "ws/room_priv.h"
 
+const char *room_product_name(room_t *r, gint64 id) {
+  const char *name = g_hash_table_lookup(r->product_names, &id);
+  if (name != NULL)
+    return name;
+  store_product_t p = {0};
+  if (!store_product_get(r->store, id, &p))
+    return NULL;
+  room_product_renamed(r, id, p.name);
+  store_product_clear(&p);
+  return g_hash_table_lookup(r->product_names, &id);
+}
+
+void room_product_renamed(room_t *r, gint64 id, const char *name) {
+  gint64 *key = g_new(gint64, 1);
+  *key = id;
+  g_hash_table_replace(r->product_names, key, g_strdup(name ? name : ""));
+}
+
 void room_ticker_reset(room_t *r) {
   json_t *t;
   while ((t = g_queue_pop_head(&r->ticker)) != NULL)
@@ -74,16 +92,13 @@ static json_t *rejected_json(const pending_order_t *o, const store_order_res_t *
  * thousands. Replay orders of earlier shows come too, marked. */
 static void leader_order(room_t *r, const pending_order_t *o, const store_order_res_t *res,
                          const session_t *s) {
-  store_product_t p = {0};
-  gboolean known = store_product_get(r->store, res->product_id, &p);
-  json_t *order = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I}", "order_id",
-                            (json_int_t)res->order_id, "viewer_id", (json_int_t)o->viewer_id,
-                            "product_id", (json_int_t)res->product_id, "qty", (json_int_t)res->qty,
-                            "stream_ms", (json_int_t)res->stream_ms, "show_id",
-                            (json_int_t)o->show_id, "price_cents", (json_int_t)res->price_cents,
-                            "replay", o->replay, "product_name", known && p.name ? p.name : "",
-                            "created_unix_ms", (json_int_t)(g_get_real_time() / 1000));
-  store_product_clear(&p);
+  const char *name = room_product_name(r, res->product_id);
+  json_t *order = json_pack(
+      "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I}", "order_id", (json_int_t)res->order_id,
+      "viewer_id", (json_int_t)o->viewer_id, "product_id", (json_int_t)res->product_id, "qty",
+      (json_int_t)res->qty, "stream_ms", (json_int_t)res->stream_ms, "show_id",
+      (json_int_t)o->show_id, "price_cents", (json_int_t)res->price_cents, "replay", o->replay,
+      "product_name", name ? name : "", "created_unix_ms", (json_int_t)(g_get_real_time() / 1000));
   if (s != NULL) {
     json_object_set_new(order, "name", json_string(s->name));
     json_object_set_new(order, "pickup", json_string(s->pickup));

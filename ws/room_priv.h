@@ -55,9 +55,10 @@ struct room {
   GArray *pending;     /* of pending_order_t, in arrival order */
   guint commit_source; /* fires on the next loop iteration */
 
-  GHashTable *dirty_stock; /* product id (gint64*) -> json_t* stock message */
-  GQueue ticker;           /* json_t* ordered messages, newest last */
-  json_t *leader_orders;   /* orders committed since the last order.new */
+  GHashTable *dirty_stock;   /* product id (gint64*) -> json_t* stock message */
+  GQueue ticker;             /* json_t* ordered messages, newest last */
+  json_t *leader_orders;     /* orders committed since the last order.new */
+  GHashTable *product_names; /* gint64* id -> char* name, for order.new (no SQL per order) */
   guint coalesce_source;
   guint tick_source;  /* once a second: viewer count, show epoch */
   guint last_viewers; /* the count last broadcast */
@@ -135,6 +136,11 @@ void room_on_show(room_t *r, ws_conn_id_t id, const proto_msg_t *m);
 /* room_orders.c */
 void room_order_enqueue(room_t *r, session_t *s, const proto_msg_t *m);
 void room_orders_flush(room_t *r); /* commits whatever is pending, now */
+/* A product's current name (borrowed, valid until it changes), from a cache
+ * kept by product.put: orders name their product without a query. NULL
+ * if there is no such product. */
+const char *room_product_name(room_t *r, gint64 id);
+void room_product_renamed(room_t *r, gint64 id, const char *name);
 /* A new show: the viewers' ticker not yet sent is dropped. */
 void room_ticker_reset(room_t *r);
 void pending_order_clear(pending_order_t *o);
