@@ -56,6 +56,11 @@ static gboolean idle(pipeline_t *p) {
   return !pipeline_busy(p);
 }
 
+/* The output shows the slate (the publisher's frames have played out). */
+static gboolean on_slate(pipeline_t *p) {
+  return pipeline_slate_since_us(p) > 0;
+}
+
 /* The slate has been on air for 2 s (however busy the machine). */
 static gboolean slate_2s(pipeline_t *p) {
   gint64 since = pipeline_slate_since_us(p);
@@ -181,7 +186,10 @@ static void test_drop_slate_resume(void) {
   g_assert_true(pipeline_begin(p, 1, &err));
   push_clip(p, &other);
   pipeline_end(p);
-  run_loop_for(500);
+  /* What was decoded plays out (up to 0.8 s, or the session's EOS) before
+   * the slate: wait for it rather than for a fixed time. */
+  run_loop_until(on_slate, p, 30);
+  run_loop_for(300);
   gint64 end_ms = pipeline_stream_ms(p);
   pipeline_finish(p, TRUE);
   run_loop_until(idle, p, 30);
