@@ -489,10 +489,6 @@ gboolean pipeline_begin(pipeline_t *p, gint64 show_id, GError **err) {
   return pipeline_publish_begin(p, err) && pipeline_show_begin(p, show_id, err);
 }
 
-gboolean pipeline_publisher_connected(pipeline_t *p) {
-  return p->current != NULL;
-}
-
 void pipeline_push_flv(pipeline_t *p, guint8 tag_type, guint32 timestamp_ms, const guint8 *data,
                        gsize len) {
   session_t *s = p->current;

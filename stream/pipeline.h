@@ -108,8 +108,6 @@ gboolean pipeline_show_begin(pipeline_t *p, gint64 show_id, GError **err);
 void pipeline_show_end(pipeline_t *p, gboolean show_over);
 /* pipeline_publish_begin() then pipeline_show_begin(show_id). */
 gboolean pipeline_begin(pipeline_t *p, gint64 show_id, GError **err);
-/* TRUE while a publisher's session is current (on air or detached). */
-gboolean pipeline_publisher_connected(pipeline_t *p);
 /* FLV bytes of the live publisher (header first, then tags, as handed out by
  * rtmp_server). `data` is copied. Ignored when no session runs. */
 void pipeline_push_flv(pipeline_t *p, guint8 tag_type, guint32 timestamp_ms, const guint8 *data,

@@ -163,8 +163,7 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
   json_t *pins = show ? store_pins_recent_json(r->store, show, 5) : NULL;
   json_object_set_new(w, "recent_pins", pins ? pins : json_array());
   /* Between shows the pages offer the last one's replay and the next one. */
-  json_t *last = room_show_json(r, store_show_last_ended(r->store), FALSE);
-  json_object_set_new(w, "last_show", last ? last : json_null());
+  json_object_set_new(w, "last_show", room_last_show_json_cached(r));
   json_object_set_new(w, "next_show", room_next_show_json(r));
   if (s->role == ROLE_LEADER && r->cfg.stream_status != NULL) {
     json_t *st = r->cfg.stream_status(r->cfg.clock_user);
@@ -628,6 +627,7 @@ void room_free(room_t *r) {
   json_decref(r->leader_orders);
   g_hash_table_destroy(r->product_names);
   json_decref(r->show_cache);
+  json_decref(r->last_show_cache);
   g_array_free(r->pending, TRUE);
   g_hash_table_destroy(r->sessions);
   ws_endpoint_free(r->ep);

@@ -68,7 +68,8 @@ struct room {
   gboolean publisher_live;  /* the output shows the phone (not the slate) */
   gboolean phone_connected; /* a publisher is connected, on air or not */
   room_show_state_t show_state;
-  json_t *show_cache; /* the show for welcomes, see room_show_json_cached() */
+  json_t *show_cache;      /* the show for welcomes, see room_show_json_cached() */
+  json_t *last_show_cache; /* the last ended one, cached with it */
   gint64 show_cache_us;
 
   /* room_overlay.c */
@@ -128,6 +129,8 @@ void room_show_init(room_t *r);
 /* The open show as welcomes carry it, at most a second old; a new reference
  * (null when no show is open). */
 json_t *room_show_json_cached(room_t *r);
+/* The newest ended show the same way (null when none has ended). */
+json_t *room_last_show_json_cached(room_t *r);
 /* The leader's announced next show ({"title","at_unix_ms"}) or null; new. */
 json_t *room_next_show_json(room_t *r);
 /* show.begin, show.update, show.end and show.schedule (leader only). */

@@ -81,24 +81,39 @@ json_t *room_shows_json(room_t *r, gboolean leader) {
   return list;
 }
 
-static json_t *show_json_or_null(room_t *r) {
-  json_t *j = room_show_json(r, store_show_current(r->store), FALSE);
+static json_t *show_json_or_null(room_t *r, gint64 show) {
+  json_t *j = room_show_json(r, show, FALSE);
   return j ? j : json_null();
 }
 
-/* The show as welcomes carry it. store_show_json() counts the show's orders,
- * O(orders): a crowd reconnecting after a flash sale would pay it once per
- * hello, so welcomes share a copy at most a second old (only its "orders"
- * count and duration can be stale; show changes drop the copy). A new
- * reference. */
-json_t *room_show_json_cached(room_t *r) {
+static void show_cache_drop(room_t *r) {
+  g_clear_pointer(&r->show_cache, json_decref);
+  g_clear_pointer(&r->last_show_cache, json_decref);
+}
+
+/* The open show and the last ended one as welcomes carry them.
+ * store_show_json() counts a show's orders, O(orders), and has_replay looks
+ * at the disk: a crowd reconnecting after a flash sale would pay both once
+ * per hello, so welcomes share copies at most a second old (only "orders"
+ * and the duration can be stale; show changes drop the copies). */
+static void show_cache_fill(room_t *r) {
   gint64 now = g_get_monotonic_time();
-  if (r->show_cache == NULL || now - r->show_cache_us > G_USEC_PER_SEC) {
-    json_decref(r->show_cache);
-    r->show_cache = show_json_or_null(r);
-    r->show_cache_us = now;
-  }
+  if (r->show_cache != NULL && now - r->show_cache_us <= G_USEC_PER_SEC)
+    return;
+  show_cache_drop(r);
+  r->show_cache = show_json_or_null(r, store_show_current(r->store));
+  r->last_show_cache = show_json_or_null(r, store_show_last_ended(r->store));
+  r->show_cache_us = now;
+}
+
+json_t *room_show_json_cached(room_t *r) {
+  show_cache_fill(r);
   return json_incref(r->show_cache);
+}
+
+json_t *room_last_show_json_cached(room_t *r) {
+  show_cache_fill(r);
+  return json_incref(r->last_show_cache);
 }
 
 json_t *room_next_show_json(room_t *r) {
@@ -108,8 +123,7 @@ json_t *room_next_show_json(room_t *r) {
 
 /* Everyone hears the show `show` as it is now (open, or just ended). */
 static void announce(room_t *r, gint64 show) {
-  json_decref(r->show_cache);
-  r->show_cache = NULL;
+  show_cache_drop(r);
   json_t *j = room_show_json(r, show, FALSE);
   room_broadcast_json(r, json_pack("{s:s, s:o}", "type", "show", "show", j ? j : json_null()),
                       FALSE);
@@ -154,18 +168,18 @@ static gboolean do_begin(room_t *r, const show_args_t *a, GError **err) {
   return TRUE;
 }
 
-static void do_end(room_t *r, gint64 show, gint64 stream_ms, GError **err, gboolean *ok) {
+static gboolean do_end(room_t *r, gint64 show, gint64 stream_ms, GError **err) {
   room_orders_flush(r);  /* orders already sent belong to this show */
   room_overlay_reset(r); /* and so do pins waiting for their frame */
   gint64 at = stream_ms >= 0 ? stream_ms : room_now_stream_ms(r);
-  *ok = store_show_end(r->store, show, at, unix_ms(), err);
-  if (!*ok)
-    return;
+  if (!store_show_end(r->store, show, at, unix_ms(), err))
+    return FALSE;
   r->pinned = r->highlight = 0;
   r->publisher_live = FALSE;
   room_overlay_changed(r); /* between shows the overlay shows nothing of the room */
   if (r->cfg.output != NULL)
     r->cfg.output(r->cfg.clock_user, show, FALSE);
+  return TRUE;
 }
 
 /* The output switched at `stream_ms`: the timeline records it and pages
@@ -192,7 +206,6 @@ static void output_on(room_t *r, gint64 show) {
 static gboolean show_step(room_t *r, show_event_t ev, const show_args_t *a, GError **err) {
   room_show_state_t from = r->show_state, to = from;
   gint64 show = store_show_current(r->store);
-  gboolean ok = TRUE;
   switch (ev) {
     case SHOW_EV_BEGIN:
       if (from != ROOM_SHOW_NONE)
@@ -225,8 +238,7 @@ static gboolean show_step(room_t *r, show_event_t ev, const show_args_t *a, GErr
       /* Announced with the switch to live or the slate that this same
        * frame posts next: one `show` message with the state and epoch. */
       store_show_set_epoch(r->store, show, a->epoch, NULL);
-      json_decref(r->show_cache);
-      r->show_cache = NULL;
+      show_cache_drop(r);
       break;
     case SHOW_EV_FEED_LIVE:
     case SHOW_EV_FEED_SLATE:
@@ -238,8 +250,7 @@ static gboolean show_step(room_t *r, show_event_t ev, const show_args_t *a, GErr
     case SHOW_EV_END:
       if (show == 0)
         return TRUE;
-      do_end(r, show, a->stream_ms, err, &ok);
-      if (!ok)
+      if (!do_end(r, show, a->stream_ms, err))
         return FALSE;
       to = ROOM_SHOW_NONE;
       break;

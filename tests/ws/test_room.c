@@ -195,6 +195,15 @@ static json_t *order(fx_t *fx, ws_conn_id_t who, gint64 product, int qty, const 
   return m ? m : must_take(fx, who, "order.rejected");
 }
 
+/* `text` (an order) from `who`, committed: refused with `reason`. */
+static void expect_rejected(fx_t *fx, ws_conn_id_t who, const char *text, const char *reason) {
+  say(fx, who, text);
+  room_flush_orders(fx->room);
+  json_t *r = must_take(fx, who, "order.rejected");
+  g_assert_cmpstr(str_of(r, "reason"), ==, reason);
+  json_decref(r);
+}
+
 static void test_hello(fx_t *fx, gconstpointer data) {
   (void)data;
   open_room(fx);
@@ -366,17 +375,11 @@ static void test_replay_orders(fx_t *fx, gconstpointer data) {
   text = g_strdup_printf("{\"type\":\"order\",\"product_id\":%" G_GINT64_FORMAT
                          ",\"qty\":1,\"key\":\"over\",\"show_id\":%" G_GINT64_FORMAT "}",
                          peach, show);
-  say(fx, WANG, text);
+  expect_rejected(fx, WANG, text, "over_limit");
   g_free(text);
-  room_flush_orders(fx->room);
-  r = must_take(fx, WANG, "order.rejected");
-  g_assert_cmpstr(str_of(r, "reason"), ==, "over_limit");
-  json_decref(r);
-  say(fx, LI, "{\"type\":\"order\",\"product_id\":1,\"qty\":1,\"key\":\"x\",\"show_id\":77}");
-  room_flush_orders(fx->room);
-  r = must_take(fx, LI, "order.rejected");
-  g_assert_cmpstr(str_of(r, "reason"), ==, "invalid");
-  json_decref(r);
+  expect_rejected(fx, LI,
+                  "{\"type\":\"order\",\"product_id\":1,\"qty\":1,\"key\":\"x\",\"show_id\":77}",
+                  "invalid");
   store_product_t p = {0};
   g_assert_true(store_product_get(fx->store, peach, &p));
   g_assert_cmpint(p.sold, ==, 2);
@@ -723,11 +726,9 @@ static void test_show_life(fx_t *fx, gconstpointer data) {
 
   /* A replay order of show 1 reaches the leader, marked; the limit of 3
    * counts the live order of 2. */
-  say(fx, WANG, "{\"type\":\"order\",\"product_id\":1,\"qty\":2,\"key\":\"rp\",\"show_id\":1}");
-  room_flush_orders(fx->room);
-  r = must_take(fx, WANG, "order.rejected");
-  g_assert_cmpstr(str_of(r, "reason"), ==, "over_limit");
-  json_decref(r);
+  expect_rejected(fx, WANG,
+                  "{\"type\":\"order\",\"product_id\":1,\"qty\":2,\"key\":\"rp\",\"show_id\":1}",
+                  "over_limit");
   say(fx, WANG, "{\"type\":\"order\",\"product_id\":1,\"qty\":1,\"key\":\"rp\",\"show_id\":1}");
   room_flush_orders(fx->room);
   json_decref(must_take(fx, WANG, "order.ok"));
