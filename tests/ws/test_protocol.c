@@ -35,6 +35,22 @@ static const row_t rows[] = {
      PROTO_OK, PROTO_HELLO_VIEWER, NULL},
     {"{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"\",\"pickup\":\"p\",\"phone\":\"12345\"}",
      PROTO_ERR_INVALID, 0, NULL},
+    /* guests and join */
+    {"{\"type\":\"hello\",\"guest\":true}", PROTO_OK, PROTO_HELLO_VIEWER, NULL},
+    {"{\"type\":\"hello\",\"role\":\"viewer\",\"guest\":true}", PROTO_OK, PROTO_HELLO_VIEWER, NULL},
+    {"{\"type\":\"hello\",\"guest\":1}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"hello\",\"guest\":false}", PROTO_ERR_INVALID, 0, NULL}, /* no role then */
+    {"{\"type\":\"hello\",\"role\":\"admin\",\"guest\":true}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"join\",\"name\":\"王\",\"pickup\":\"p\",\"phone\":\"12345\"}", PROTO_OK,
+     PROTO_JOIN, NULL},
+    {"{\"type\":\"join\",\"name\":\"王\",\"pickup\":\"p\"}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"join\",\"name\":\"王\",\"pickup\":\"p\",\"phone\":\"abc\"}", PROTO_ERR_INVALID, 0,
+     NULL},
+    {"{\"type\":\"join\",\"viewer_token\":\"abc\"}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"my_orders\",\"show_id\":3}", PROTO_OK, PROTO_MY_ORDERS, NULL},
+    {"{\"type\":\"my_orders\",\"show_id\":0}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"my_orders\"}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"my_orders\",\"show_id\":\"3\"}", PROTO_ERR_INVALID, 0, NULL},
     /* orders */
     {"{\"type\":\"order\",\"product_id\":1,\"qty\":2,\"key\":\"k\",\"seen_ms\":1500,\"ref\":7}",
      PROTO_OK, PROTO_ORDER, "7"},
@@ -77,6 +93,18 @@ static const row_t rows[] = {
     {"{\"type\":\"show.update\",\"title\":\"果园\",\"promise\":\"\"}", PROTO_OK, PROTO_SHOW_UPDATE,
      NULL},
     {"{\"type\":\"show.update\",\"promise\":7}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"show.begin\",\"carry_over\":true}", PROTO_OK, PROTO_SHOW_BEGIN, NULL},
+    {"{\"type\":\"show.begin\",\"carry_over\":\"yes\"}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"show.schedule\",\"title\":\"明早\",\"at_unix_ms\":1800000000000}", PROTO_OK,
+     PROTO_SHOW_SCHEDULE, NULL},
+    {"{\"type\":\"show.schedule\",\"at_unix_ms\":null}", PROTO_OK, PROTO_SHOW_SCHEDULE, NULL},
+    {"{\"type\":\"show.schedule\"}", PROTO_OK, PROTO_SHOW_SCHEDULE, NULL}, /* clears it */
+    {"{\"type\":\"show.schedule\",\"at_unix_ms\":1800000000000}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"show.schedule\",\"title\":\"x\",\"at_unix_ms\":4102444800001}", PROTO_ERR_INVALID,
+     0, NULL},
+    {"{\"type\":\"show.schedule\",\"title\":\"x\",\"at_unix_ms\":0}", PROTO_ERR_INVALID, 0, NULL},
+    {"{\"type\":\"show.schedule\",\"title\":\"\",\"at_unix_ms\":1800000000000}", PROTO_ERR_INVALID,
+     0, NULL},
     {"{\"type\":\"show.update\",\"title\":\"\"}", PROTO_ERR_INVALID, 0, NULL},
     /* 65 characters of promise: one over */
     {"{\"type\":\"show.update\",\"promise\":"
