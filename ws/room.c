@@ -144,6 +144,19 @@ static gboolean on_tick(gpointer data) {
 
 /* ---- hello ---- */
 
+/* The newest ROOM_WELCOME_ORDERS of `orders` (taken), oldest first: a list
+ * the server builds must fit a connection's queue whatever was bought. */
+static json_t *newest_orders(json_t *orders) {
+  gsize total = json_array_size(orders);
+  if (total <= ROOM_WELCOME_ORDERS)
+    return orders;
+  json_t *tail = json_array();
+  for (gsize i = total - ROOM_WELCOME_ORDERS; i < total; i++)
+    json_array_append(tail, json_array_get(orders, i));
+  json_decref(orders);
+  return tail;
+}
+
 static json_t *id_or_null(gint64 id) {
   return id ? json_integer(id) : json_null();
 }
@@ -181,13 +194,8 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
   /* The leader's welcome carries the newest orders only: a flash sale's
    * whole list would not fit a connection's queue (the CSV has them all). */
   gsize total = json_array_size(orders);
-  if (v == NULL && total > ROOM_WELCOME_ORDERS) {
-    json_t *tail = json_array();
-    for (gsize i = total - ROOM_WELCOME_ORDERS; i < total; i++)
-      json_array_append(tail, json_array_get(orders, i));
-    json_decref(orders);
-    orders = tail;
-  }
+  if (v == NULL)
+    orders = newest_orders(orders);
   if (v == NULL && !s->guest)
     json_object_set_new(w, "orders_total", json_integer((json_int_t)total));
   json_object_set_new(w, v || s->guest ? "my_orders" : "orders", orders);
@@ -302,8 +310,12 @@ static void on_my_orders(room_t *r, session_t *s, const proto_msg_t *m) {
     return;
   }
   json_t *orders = store_viewer_orders_json(r->store, show, s->viewer_id);
-  json_t *reply = json_pack("{s:s, s:I, s:o}", "type", "my_orders", "show_id", (json_int_t)show,
-                            "orders", orders ? orders : json_array());
+  if (orders == NULL)
+    orders = json_array();
+  gsize total = json_array_size(orders);
+  json_t *reply =
+      json_pack("{s:s, s:I, s:o, s:I}", "type", "my_orders", "show_id", (json_int_t)show, "orders",
+                newest_orders(orders), "orders_total", (json_int_t)total);
   if (m->ref != NULL)
     json_object_set_new(reply, "ref", json_string(m->ref));
   room_send_json(r, s->id, reply);

@@ -10,7 +10,7 @@
 #define ROOM_MAX_BATCH 2000     /* orders per group commit */
 #define ROOM_COALESCE_MS 100    /* stock and ticker broadcasts at most this often */
 #define ROOM_TICKER_PER_FLUSH 5 /* newest ordered entries per coalesced flush */
-#define ROOM_WELCOME_ORDERS 500 /* newest orders in the leader's welcome */
+#define ROOM_WELCOME_ORDERS 500 /* newest orders in the leader's welcome and in my_orders */
 
 typedef enum { ROLE_NONE, ROLE_VIEWER, ROLE_LEADER } role_t;
 

@@ -743,6 +743,7 @@ static void test_show_life(fx_t *fx, gconstpointer data) {
   json_t *mine = must_take(fx, WANG, "my_orders");
   json_t *list = json_object_get(mine, "orders");
   g_assert_cmpint(json_array_size(list), ==, 2);
+  g_assert_cmpint(int_of(mine, "orders_total"), ==, 2);
   g_assert_false(json_is_true(json_object_get(json_array_get(list, 0), "replay")));
   g_assert_true(json_is_true(json_object_get(json_array_get(list, 1), "replay")));
   g_assert_cmpint(int_of(json_array_get(list, 1), "price_cents"), ==, 1280);
