@@ -9,6 +9,8 @@
 #include <malloc.h>
 #include <sys/resource.h>
 
+#include "ws/qr_svg.h"
+
 #include "main.h"
 
 static gboolean on_signal(gpointer user) {
@@ -167,6 +169,7 @@ static gboolean app_start(app_t *app, GError **err) {
                         ? g_strdup(o->public_url)
                         : g_strdup_printf("http://%s:%u/", host, http_server_port(app->http));
   g_free(host);
+  app->viewer_qr = qr_svg(app->viewer_url);
   on_overlay_changed(app); /* the first picture: the title, the QR code */
   resume_open_show(app);
   app->show_timer = g_timeout_add_seconds(1, on_show_tick, app);
@@ -198,6 +201,7 @@ static void app_stop(app_t *app) {
   g_free(app->live_dir);
   g_free(app->images_dir);
   g_free(app->viewer_url);
+  g_free(app->viewer_qr);
   g_free(app->shows_dir);
 }
 

@@ -51,6 +51,7 @@ typedef struct {
   char *live_dir;
   char *images_dir; /* product pictures, DATA/images */
   char *viewer_url; /* in the overlay's QR code: --public-url, or this host's */
+  char *viewer_qr;  /* /api/qr.svg: the viewer link as SVG, made once; NULL if too long */
   guint64 overlay_version;
   char *shows_dir;
   guint show_timer;

@@ -10,7 +10,6 @@
 
 #include "stream/archive.h"
 #include "ws/prom.h"
-#include "ws/qr_svg.h"
 
 #include "main.h"
 
@@ -279,12 +278,8 @@ char *api_body(void *user, const http_route_t *route, const char *token, int *st
   switch (route->kind) {
     case HTTP_ROUTE_API_SHOWS: /* the leader also sees what each show sold */
       return json_body(room_shows_json(app->room, room_leader_token_ok(app->room, token)), status);
-    case HTTP_ROUTE_API_QR: {
-      char *svg = qr_svg(app->viewer_url);
-      if (svg == NULL)
-        return json_body(NULL, status);
-      return svg;
-    }
+    case HTTP_ROUTE_API_QR: /* the same link every time: encoded once at start */
+      return app->viewer_qr ? g_strdup(app->viewer_qr) : json_body(NULL, status);
     case HTTP_ROUTE_API_EVENTS:
       if (!store_show_exists(app->store, route->show_id))
         return json_body(NULL, status);
