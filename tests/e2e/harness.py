@@ -94,8 +94,26 @@ class Server:
         assert status == 200, status
         return json.loads(body)
 
+    def get_auth(self, path, timeout=10):
+        """A GET with the leader token in the Authorization header."""
+        req = urllib.request.Request(self.url(path),
+                                     headers={"Authorization": "Bearer " + self.token})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def rss_kb(self):
+        """The server's resident set size now, in KiB (from /proc)."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
     def metrics(self):
-        _, _, body = self.get("/metrics")
+        _, _, body = self.get_auth("/metrics")
         out = {}
         for line in body.decode().splitlines():
             if line and not line.startswith("#"):
@@ -121,6 +139,38 @@ class Server:
                 raise AssertionError("tourcast did not stop on SIGTERM:\n" + self.log_text())
         self.log.close()
         return self.proc.returncode
+
+
+class AbuseTable:
+    """The rows of an abuse suite: each runs an attack against the live
+    server and checks that the honest user still got through. Prints one
+    line per row with the server's RSS growth, and a summary at the end."""
+
+    def __init__(self, server):
+        self.server = server
+        self.start_kb = server.rss_kb()
+        self.failed = []
+
+    def row(self, name, fn):
+        before = self.server.rss_kb()
+        t0 = time.time()
+        try:
+            detail = fn() or ""
+            ok = True
+        except Exception as e:  # the row fails, the others still run
+            detail = f"{type(e).__name__}: {e}"
+            ok = False
+            self.failed.append(name)
+        after = self.server.rss_kb()
+        print(f"abuse row {name}: {'ok' if ok else 'FAILED'} in {time.time() - t0:.2f} s, "
+              f"rss {before // 1024} -> {after // 1024} MB ({(after - before) / 1024:+.1f}) {detail}",
+              flush=True)
+
+    def finish(self, max_growth_mb=100):
+        growth = (self.server.rss_kb() - self.start_kb) / 1024
+        print(f"abuse suite: rss growth {growth:+.1f} MB over all rows", flush=True)
+        assert not self.failed, f"rows failed: {self.failed}"
+        assert growth < max_growth_mb, f"RSS grew {growth:.1f} MB"
 
 
 def wait_until(pred, timeout, what):
