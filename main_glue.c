@@ -273,17 +273,33 @@ static char *json_body(json_t *j, int *status) {
 
 /* /api/shows, /api/shows/ID/events (public: no phone numbers), and the
  * leader's picking list /api/shows/ID/orders.csv. */
+/* Most entries in one page of an /api list (ws/PROTOCOL.md, "Limits"); a
+ * full page means there may be more: ask again with the cursor of its last
+ * (events: after_ms/after_id) or first (orders, shows: before_id) entry. */
+#define API_PAGE_SHOWS 100
+#define API_PAGE_EVENTS 1000
+#define API_PAGE_ORDERS 1000
+
+/* The page size of an /api list: the query's limit, at most `max`. */
+static int page_limit(const http_route_t *route, int max) {
+  return route->limit > 0 ? MIN(route->limit, max) : max;
+}
+
 char *api_body(void *user, const http_route_t *route, const char *token, int *status) {
   app_t *app = user;
   switch (route->kind) {
     case HTTP_ROUTE_API_SHOWS: /* the leader also sees what each show sold */
-      return json_body(room_shows_json(app->room, room_leader_token_ok(app->room, token)), status);
+      return json_body(room_shows_json(app->room, room_leader_token_ok(app->room, token),
+                                       route->before_id, page_limit(route, API_PAGE_SHOWS)),
+                       status);
     case HTTP_ROUTE_API_QR: /* the same link every time: encoded once at start */
       return app->viewer_qr ? g_strdup(app->viewer_qr) : json_body(NULL, status);
     case HTTP_ROUTE_API_EVENTS:
       if (!store_show_exists(app->store, route->show_id))
         return json_body(NULL, status);
-      return json_body(store_events_json(app->store, route->show_id), status);
+      return json_body(store_events_json(app->store, route->show_id, route->after_ms,
+                                         route->after_id, page_limit(route, API_PAGE_EVENTS)),
+                       status);
     case HTTP_ROUTE_API_ORDERS:
     case HTTP_ROUTE_API_ORDERS_CSV: {
       if (!room_leader_token_ok(app->room, token)) {
@@ -293,7 +309,9 @@ char *api_body(void *user, const http_route_t *route, const char *token, int *st
       if (!store_show_exists(app->store, route->show_id))
         return json_body(NULL, status);
       if (route->kind == HTTP_ROUTE_API_ORDERS) /* live and replay orders, oldest first */
-        return json_body(store_orders_json(app->store, route->show_id), status);
+        return json_body(store_orders_json(app->store, route->show_id, route->before_id,
+                                           page_limit(route, API_PAGE_ORDERS)),
+                         status);
       GString *csv = g_string_new(NULL);
       if (!store_orders_csv(app->store, route->show_id, csv)) {
         g_string_free(csv, TRUE);

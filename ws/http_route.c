@@ -173,8 +173,34 @@ static http_route_kind_t parse_archive_route(const char *src, const char *end, h
   return finish(out, HTTP_ROUTE_NOT_FOUND, NULL);
 }
 
+bool http_route_page(const char *key, const char *value, http_route_t *out) {
+  size_t n = strlen(value);
+  if (n == 0 || n > 16)
+    return false;
+  long long v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (value[i] < '0' || value[i] > '9')
+      return false;
+    v = v * 10 + (value[i] - '0');
+  }
+  if (v > HTTP_ROUTE_ID_MAX)
+    return false;
+  if (strcmp(key, "before_id") == 0)
+    out->before_id = v;
+  else if (strcmp(key, "after_id") == 0)
+    out->after_id = v;
+  else if (strcmp(key, "after_ms") == 0)
+    out->after_ms = v;
+  else if (strcmp(key, "limit") == 0 && v >= 1 && v <= 100000)
+    out->limit = (int)v;
+  else
+    return false;
+  return true;
+}
+
 http_route_kind_t http_route_parse(const char *path, size_t len, http_route_t *out) {
   memset(out, 0, sizeof(*out));
+  out->after_ms = -1;
   if (path == NULL)
     return finish(out, HTTP_ROUTE_REJECTED, NULL);
 

@@ -56,7 +56,17 @@ typedef struct {
   long long show_id;
   /* The product id of /api/products/ID/...: 1..HTTP_ROUTE_ID_MAX. */
   long long product_id;
+  /* Paging of the /api lists, from the query (?before_id=&after_id=&after_ms=
+   * &limit=, see http_route_page()); 0 / -1 when absent. */
+  long long before_id, after_id, after_ms;
+  int limit;
 } http_route_t;
+
+/* Reads one paging argument of the query (`key` is "before_id", "after_id",
+ * "after_ms" or "limit"; `value` its text, NUL-terminated) into `out`.
+ * FALSE if the key is unknown or the value is not a decimal number in
+ * 0..HTTP_ROUTE_ID_MAX (limit: 1..100000). */
+bool http_route_page(const char *key, const char *value, http_route_t *out);
 
 /* Largest show id a path may name (2^53 - 1, exact in JSON). */
 #define HTTP_ROUTE_ID_MAX 9007199254740991LL

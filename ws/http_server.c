@@ -259,9 +259,29 @@ static char *request_token(struct lws *wsi) {
   return NULL;
 }
 
-static void on_api(struct lws *wsi, http_server_t *srv, struct pss *pss, const http_route_t *r) {
+/* The paging arguments of an /api query into `r`; FALSE if one is bad. */
+static bool request_page(struct lws *wsi, http_route_t *r) {
+  static const char *const keys[] = {"before_id", "after_id", "after_ms", "limit"};
+  for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+    char arg[24], buf[48];
+    g_snprintf(arg, sizeof arg, "%s=", keys[i]);
+    const char *v = lws_get_urlarg_by_name(wsi, arg, buf, sizeof buf);
+    if (v != NULL && !http_route_page(keys[i], v, r))
+      return false;
+  }
+  return true;
+}
+
+static void on_api(struct lws *wsi, http_server_t *srv, struct pss *pss,
+                   const http_route_t *route) {
   if (srv->cb.api == NULL) {
     respond_text(srv, pss, 404, "not found\n");
+    return;
+  }
+  http_route_t paged = *route, *r = &paged;
+  if (!request_page(wsi, r)) {
+    respond_mem(srv, pss, 400, "application/json", CACHE_NEVER,
+                g_strdup("{\"error\":\"invalid\",\"message\":\"bad paging argument\"}\n"));
     return;
   }
   char *token = request_token(wsi);

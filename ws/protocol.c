@@ -72,7 +72,23 @@ typedef struct {
   const char *problem; /* static text for the error message */
 } reader_t;
 
-/* A string of 1..max_chars characters. Absent and optional: *out = NULL. */
+/* TRUE if `s` holds a C0 or C1 control character or DEL. None is needed in
+ * any field, and refusing them keeps every user text at most 4 bytes a
+ * character once JSON-escaped (a control character costs 6), which the
+ * size bounds of the server's lists rely on (ws/PROTOCOL.md, Limits). */
+static gboolean has_control(const char *s, gsize len) {
+  for (gsize i = 0; i < len; i++) {
+    guchar c = (guchar)s[i];
+    if (c < 0x20 || c == 0x7F)
+      return TRUE;
+    if (c == 0xC2 && i + 1 < len && (guchar)s[i + 1] >= 0x80 && (guchar)s[i + 1] <= 0x9F)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* A string of 1..max_chars characters, without control characters.
+ * Absent and optional: *out = NULL. */
 static gboolean read_string(reader_t *r, const char *key, glong max_chars, gboolean required,
                             const char **out) {
   json_t *v = json_object_get(r->obj, key);
@@ -91,6 +107,10 @@ static gboolean read_string(reader_t *r, const char *key, glong max_chars, gbool
   glong chars = g_utf8_strlen(s, (gssize)json_string_length(v));
   if (chars < 1 || chars > max_chars) {
     r->problem = chars < 1 ? "a text field is empty" : "a text field is too long";
+    return FALSE;
+  }
+  if (has_control(s, json_string_length(v))) {
+    r->problem = "a text field holds a control character";
     return FALSE;
   }
   *out = s;

@@ -88,6 +88,81 @@ void room_error(room_t *r, ws_conn_id_t id, proto_error_t code, const char *mess
   ws_endpoint_send_error(r->ep, id, proto_error_code(code), message, ref);
 }
 
+/* ---- the leaders' order feed ---- */
+
+/* The orders committed since the last flush, as order.new frames of at most
+ * ROOM_ORDER_FRAME_ORDERS each, framed once for every leader. NULL if none. */
+static ws_msg_t *order_frames(room_t *r, guint *n_frames) {
+  gsize n = json_array_size(r->leader_orders);
+  *n_frames = 0;
+  if (n == 0)
+    return NULL;
+  guint frames = (guint)((n + ROOM_ORDER_FRAME_ORDERS - 1) / ROOM_ORDER_FRAME_ORDERS);
+  char **texts = g_new0(char *, frames);
+  gsize *lens = g_new0(gsize, frames);
+  guint kept = 0;
+  for (gsize at = 0; at < n; at += ROOM_ORDER_FRAME_ORDERS) {
+    json_t *part = json_array();
+    for (gsize i = at; i < MIN(n, at + ROOM_ORDER_FRAME_ORDERS); i++)
+      json_array_append(part, json_array_get(r->leader_orders, i));
+    json_t *msg = json_pack("{s:s, s:o}", "type", "order.new", "orders", part);
+    char *t = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (t != NULL) {
+      texts[kept] = t;
+      lens[kept++] = strlen(t);
+    }
+  }
+  ws_msg_t *m = kept ? ws_msg_new_frames((const char *const *)texts, lens, kept) : NULL;
+  for (guint i = 0; i < kept; i++)
+    free(texts[i]);
+  g_free(texts);
+  g_free(lens);
+  *n_frames = kept;
+  return m;
+}
+
+/* A leader whose queue held more than ROOM_LEADER_FEED_MAX_QUEUED missed
+ * some order.new entries; once it drained, it hears how many and how many
+ * the show has, and reloads the list (paged /api/shows/ID/orders). The
+ * server never drops a leader for volume it produced itself. */
+static void feed_resume(room_t *r, session_t *s) {
+  if (s->feed_missed == 0 ||
+      ws_endpoint_queued_bytes(r->ep, s->id) > ROOM_LEADER_FEED_MAX_QUEUED / 2)
+    return;
+  gint64 show = store_show_current(r->store);
+  json_t *gap = json_pack("{s:s, s:I, s:I, s:I}", "type", "order.gap", "missed",
+                          (json_int_t)s->feed_missed, "show_id", (json_int_t)show, "orders_total",
+                          (json_int_t)(show ? MAX(store_orders_count(r->store, show, 0), 0) : 0));
+  s->feed_missed = 0;
+  room_send_json(r, s->id, gap);
+}
+
+static void leader_feed(room_t *r) {
+  gsize n = json_array_size(r->leader_orders);
+  guint frames = 0;
+  ws_msg_t *m = order_frames(r, &frames);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, r->sessions);
+  while (m != NULL && g_hash_table_iter_next(&it, NULL, &value)) {
+    session_t *s = value;
+    if (s->role != ROLE_LEADER)
+      continue;
+    if (s->feed_missed > 0 ||
+        ws_endpoint_queued_bytes(r->ep, s->id) + ws_msg_len(m) > ROOM_LEADER_FEED_MAX_QUEUED) {
+      s->feed_missed += (gint64)n;
+      r->stats.leader_feed_held += n;
+      feed_resume(r, s);
+      continue;
+    }
+    ws_endpoint_send(r->ep, s->id, m);
+    r->stats.broadcasts += frames;
+  }
+  ws_msg_unref(m);
+  json_array_clear(r->leader_orders);
+}
+
 /* ---- coalesced broadcasts ---- */
 
 static gboolean on_coalesce(gpointer data) {
@@ -110,11 +185,7 @@ static gboolean on_coalesce(gpointer data) {
     room_overlay_changed(r); /* stock of the card, the ticker: as often as viewers hear */
   }
   g_ptr_array_free(batch, TRUE);
-  if (json_array_size(r->leader_orders) > 0) {
-    room_broadcast_json(r, json_pack("{s:s, s:O}", "type", "order.new", "orders", r->leader_orders),
-                        TRUE);
-    json_array_clear(r->leader_orders);
-  }
+  leader_feed(r);
   return G_SOURCE_REMOVE;
 }
 
@@ -132,6 +203,12 @@ static gboolean on_tick(gpointer data) {
     room_broadcast_json(r, json_pack("{s:s, s:i}", "type", "viewers", "count", r->last_viewers),
                         FALSE);
   }
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, r->sessions);
+  while (g_hash_table_iter_next(&it, NULL, &value))
+    if (((session_t *)value)->feed_missed > 0)
+      feed_resume(r, value);
   if (r->cfg.stream_status != NULL && r->stats.leaders > 0) {
     json_t *st = r->cfg.stream_status(r->cfg.clock_user);
     if (st != NULL) {
@@ -144,32 +221,23 @@ static gboolean on_tick(gpointer data) {
 
 /* ---- hello ---- */
 
-/* The newest ROOM_WELCOME_ORDERS of `orders` (taken), oldest first: a list
- * the server builds must fit a connection's queue whatever was bought. */
-static json_t *newest_orders(json_t *orders) {
-  gsize total = json_array_size(orders);
-  if (total <= ROOM_WELCOME_ORDERS)
-    return orders;
-  json_t *tail = json_array();
-  for (gsize i = total - ROOM_WELCOME_ORDERS; i < total; i++)
-    json_array_append(tail, json_array_get(orders, i));
-  json_decref(orders);
-  return tail;
-}
-
 static json_t *id_or_null(gint64 id) {
   return id ? json_integer(id) : json_null();
 }
 
 static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
   gint64 show = store_show_current(r->store);
-  json_t *questions = show ? store_questions_json(r->store, show) : NULL;
+  /* The newest questions only: the page asks for older ones
+   * (questions.more), so a welcome fits the queue however much was asked. */
+  json_t *questions = show ? store_questions_json(r->store, show, 0, ROOM_WELCOME_QUESTIONS) : NULL;
   json_t *w = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:i}", "type", "welcome", "role",
                         s->role == ROLE_LEADER ? "leader" : "viewer", "show",
                         room_show_json_cached(r), "products", store_products_json(r->store),
                         "pinned", id_or_null(r->pinned), "highlight", id_or_null(r->highlight),
                         "stream_ms", (json_int_t)room_now_stream_ms(r), "questions",
                         questions ? questions : json_array(), "viewers", r->stats.viewers);
+  json_object_set_new(w, "questions_total",
+                      json_integer(show ? MAX(store_questions_count(r->store, show), 0) : 0));
   json_object_set_new(w, "publisher_live", json_boolean(r->publisher_live));
   /* The player is seconds behind: a page that joins right after a pin
    * shows each card when its frame is on screen, not at once. */
@@ -185,19 +253,18 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
   }
   if (s->role == ROLE_LEADER && r->cfg.settings != NULL)
     json_object_set_new(w, "settings", r->cfg.settings(r->cfg.clock_user));
+  /* The newest orders only: a flash sale's whole list would not fit a
+   * connection's queue (the paged /api/shows/ID/orders and the CSV have
+   * them all). */
   json_t *orders = NULL;
   if (show != 0 && !s->guest)
-    orders =
-        v ? store_viewer_orders_json(r->store, show, v->id) : store_orders_json(r->store, show);
+    orders = v ? store_viewer_orders_json(r->store, show, v->id, ROOM_WELCOME_ORDERS)
+               : store_orders_json(r->store, show, 0, ROOM_WELCOME_ORDERS);
   if (orders == NULL)
     orders = json_array();
-  /* The leader's welcome carries the newest orders only: a flash sale's
-   * whole list would not fit a connection's queue (the CSV has them all). */
-  gsize total = json_array_size(orders);
-  if (v == NULL)
-    orders = newest_orders(orders);
   if (v == NULL && !s->guest)
-    json_object_set_new(w, "orders_total", json_integer((json_int_t)total));
+    json_object_set_new(w, "orders_total",
+                        json_integer(show ? MAX(store_orders_count(r->store, show, 0), 0) : 0));
   json_object_set_new(w, v || s->guest ? "my_orders" : "orders", orders);
   if (s->guest)
     json_object_set_new(w, "guest", json_true());
@@ -212,6 +279,15 @@ static json_t *welcome_json(room_t *r, session_t *s, const store_viewer_t *v) {
     json_object_set_new(w, "viewer_token", json_null());
   }
   return w;
+}
+
+/* A valid hello: the connection is greeted (no hello deadline, never
+ * evicted to make room), and a leader may queue more than a viewer. */
+static void send_welcome(room_t *r, session_t *s, const store_viewer_t *v) {
+  ws_endpoint_greeted(r->ep, s->id);
+  if (s->role == ROLE_LEADER)
+    ws_endpoint_set_queue_limit(r->ep, s->id, ROOM_LEADER_QUEUE_BYTES);
+  room_send_json(r, s->id, welcome_json(r, s, v));
 }
 
 static void session_set_viewer(session_t *s, const store_viewer_t *v) {
@@ -230,7 +306,7 @@ static void hello_guest(room_t *r, session_t *s) {
   s->guest = TRUE;
   s->masked = g_strdup("**");
   r->stats.viewers++;
-  room_send_json(r, s->id, welcome_json(r, s, NULL));
+  send_welcome(r, s, NULL);
 }
 
 static void hello_viewer(room_t *r, session_t *s, const proto_msg_t *m) {
@@ -277,7 +353,7 @@ static void hello_viewer(room_t *r, session_t *s, const proto_msg_t *m) {
   gint64 show = store_show_current(r->store);
   if (show != 0)
     store_event_viewer(r->store, show, "join", v.id, room_now_stream_ms(r), unix_ms(), NULL);
-  room_send_json(r, s->id, welcome_json(r, s, &v));
+  send_welcome(r, s, &v);
   store_viewer_clear(&v);
 }
 
@@ -296,7 +372,7 @@ static void hello_leader(room_t *r, session_t *s, const proto_msg_t *m) {
   }
   s->role = ROLE_LEADER;
   r->stats.leaders++;
-  room_send_json(r, s->id, welcome_json(r, s, NULL));
+  send_welcome(r, s, NULL);
 }
 
 /* ---- viewer and leader actions ---- */
@@ -309,13 +385,13 @@ static void on_my_orders(room_t *r, session_t *s, const proto_msg_t *m) {
     room_error(r, s->id, PROTO_ERR_INVALID, "no such show", m->ref);
     return;
   }
-  json_t *orders = store_viewer_orders_json(r->store, show, s->viewer_id);
+  json_t *orders = store_viewer_orders_json(r->store, show, s->viewer_id, ROOM_WELCOME_ORDERS);
   if (orders == NULL)
     orders = json_array();
-  gsize total = json_array_size(orders);
+  gint64 total = store_orders_count(r->store, show, s->viewer_id);
   json_t *reply =
       json_pack("{s:s, s:I, s:o, s:I}", "type", "my_orders", "show_id", (json_int_t)show, "orders",
-                newest_orders(orders), "orders_total", (json_int_t)total);
+                orders, "orders_total", (json_int_t)MAX(total, 0));
   if (m->ref != NULL)
     json_object_set_new(reply, "ref", json_string(m->ref));
   room_send_json(r, s->id, reply);
@@ -704,6 +780,21 @@ void room_metrics(room_t *r, GString *out) {
               (double)(r->stats.errors + es.too_large + es.rate_limited + es.binary));
   prom_metric(out, "tourcast_ws_dropped_slow_total", "counter",
               "Connections dropped for being slow.", NULL, (double)es.dropped_slow);
+  prom_metric(out, "tourcast_ws_refused_total", "counter",
+              "WebSocket connections refused: the server or the address full, none to evict.", NULL,
+              (double)(es.refused + es.refused_per_ip));
+  prom_metric(out, "tourcast_ws_evicted_total", "counter",
+              "Un-greeted WebSocket connections closed to make room for a new one.", NULL,
+              (double)es.evicted);
+  prom_metric(out, "tourcast_ws_hello_timeouts_total", "counter",
+              "WebSocket connections closed for not saying hello in time.", NULL,
+              (double)es.hello_timeouts);
+  prom_metric(out, "tourcast_leader_feed_held_total", "counter",
+              "order.new entries held back from a leader whose queue was full (order.gap).", NULL,
+              (double)r->stats.leader_feed_held);
+  prom_metric(out, "tourcast_order_batch_retries_total", "counter",
+              "Order batches put back after the database was busy, retried.", NULL,
+              (double)r->stats.store_retries);
   prom_metric(out, "tourcast_orders_total", "counter", "Orders acknowledged (order.ok).", NULL,
               (double)r->stats.orders_ok);
   prom_metric(out, "tourcast_orders_rejected_total", "counter", "Orders rejected.", NULL,

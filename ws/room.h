@@ -90,8 +90,10 @@ typedef struct {
   guint64 errors;    /* error replies sent by the room */
   guint64 orders_ok; /* order.ok sent (duplicates included) */
   guint64 orders_rejected;
-  guint64 broadcasts;    /* frames queued by broadcasts */
-  guint64 order_batches; /* group commits */
+  guint64 broadcasts;       /* frames queued by broadcasts */
+  guint64 order_batches;    /* group commits */
+  guint64 leader_feed_held; /* order.new entries held back from a leader behind (order.gap) */
+  guint64 store_retries;    /* order batches put back after a busy database, retried */
 } room_stats_t;
 
 /* `store` is borrowed and must outlive the room. NULL with `err` set if the
@@ -127,7 +129,7 @@ gboolean room_show_end(room_t *room);
  * `leader`, gmv_cents, buyers and replay_orders too), or NULL. New ref. */
 json_t *room_show_json(room_t *room, gint64 show, gboolean leader);
 /* Every show like that, newest first (for /api/shows). New reference. */
-json_t *room_shows_json(room_t *room, gboolean leader);
+json_t *room_shows_json(room_t *room, gboolean leader, gint64 before_id, int limit);
 
 /* POST /api/products/ID/image (the caller checked the leader token): a
  * JPEG or PNG body is checked, scaled once (ws/image.h) and stored as

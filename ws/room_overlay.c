@@ -142,13 +142,12 @@ void room_overlay_shown(room_t *r, guint64 version, gint64 stream_ms) {
 /* ---- the snapshot ---- */
 
 json_t *room_question_json(room_t *r, gint64 show, gint64 id) {
-  json_t *all = store_questions_json(r->store, show), *found = NULL;
-  for (gsize i = 0; all != NULL && i < json_array_size(all) && found == NULL; i++) {
-    json_t *q = json_array_get(all, i);
-    if (json_integer_value(json_object_get(q, "id")) == id)
-      found = json_incref(q);
-  }
-  json_decref(all);
+  /* The newest question below id + 1: that one, if the show has it. */
+  json_t *one = id > 0 && id < G_MAXINT64 ? store_questions_json(r->store, show, id + 1, 1) : NULL;
+  json_t *q = json_array_get(one, 0), *found = NULL;
+  if (q != NULL && json_integer_value(json_object_get(q, "id")) == id)
+    found = json_incref(q);
+  json_decref(one);
   return found;
 }
 

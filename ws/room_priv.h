@@ -10,7 +10,19 @@
 #define ROOM_MAX_BATCH 2000     /* orders per group commit */
 #define ROOM_COALESCE_MS 100    /* stock and ticker broadcasts at most this often */
 #define ROOM_TICKER_PER_FLUSH 5 /* newest ordered entries per coalesced flush */
-#define ROOM_WELCOME_ORDERS 500 /* newest orders in the leader's welcome and in my_orders */
+/* What bounds every message the server builds from user data (ws/PROTOCOL.md,
+ * "Limits"): a list is cut to its newest entries, and each entry is bounded
+ * by the protocol's text limits (at most 4 bytes a character escaped). */
+#define ROOM_WELCOME_ORDERS 200     /* newest orders in the leader's welcome and in my_orders */
+#define ROOM_WELCOME_QUESTIONS 50   /* newest questions in welcome */
+#define ROOM_QUESTIONS_PAGE 50      /* most questions in one questions.page */
+#define ROOM_ORDER_FRAME_ORDERS 100 /* most orders in one order.new frame */
+/* A leader connection's queue may hold this much: its welcome and its order
+ * feed are the largest things the server sends (a viewer gets 1 MiB). */
+#define ROOM_LEADER_QUEUE_BYTES (8 * 1024 * 1024)
+/* The order feed stops while a leader's queue holds more than this, and
+ * resumes with an order.gap once it drained (the console then reloads). */
+#define ROOM_LEADER_FEED_MAX_QUEUED (2 * 1024 * 1024)
 
 typedef enum { ROLE_NONE, ROLE_VIEWER, ROLE_LEADER } role_t;
 
@@ -30,6 +42,7 @@ typedef struct {
   gboolean guest; /* a viewer watching without having joined (viewer_id 0) */
   gint64 viewer_id;
   char *name, *masked, *pickup, *phone; /* viewers only */
+  gint64 feed_missed; /* leaders: order.new entries held back while its queue was full */
 } session_t;
 
 /* An order waiting for the next group commit. */

@@ -73,8 +73,8 @@ json_t *room_show_json(room_t *r, gint64 show, gboolean leader) {
   return show ? decorate(r, store_show_json(r->store, show), leader) : NULL;
 }
 
-json_t *room_shows_json(room_t *r, gboolean leader) {
-  json_t *list = store_shows_json(r->store);
+json_t *room_shows_json(room_t *r, gboolean leader, gint64 before_id, int limit) {
+  json_t *list = store_shows_json(r->store, before_id, limit);
   gsize i;
   json_t *j;
   json_array_foreach(list, i, j) decorate(r, j, leader);

@@ -131,6 +131,18 @@ json_t *store_rows_json(store_t *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stm
   return arr;
 }
 
+json_t *store_rows_json_newest(store_t *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),
+                               const char *what) {
+  json_t *newest_first = store_rows_json(st, s, row, what);
+  if (newest_first == NULL)
+    return NULL;
+  json_t *list = json_array();
+  for (gsize i = json_array_size(newest_first); i > 0; i--)
+    json_array_append(list, json_array_get(newest_first, i - 1));
+  json_decref(newest_first);
+  return list;
+}
+
 /* ---- life ---- */
 
 static gboolean set_pragmas(store_t *st, GError **err) {
@@ -164,6 +176,34 @@ static gboolean set_pragmas(store_t *st, GError **err) {
   return TRUE;
 }
 
+char *store_phone_norm(const char *phone) {
+  if (phone == NULL)
+    return NULL;
+  GString *d = g_string_new(NULL);
+  for (const char *p = phone; *p != '\0'; p++)
+    if (g_ascii_isdigit(*p))
+      g_string_append_c(d, *p);
+  if (d->len == 15 && g_str_has_prefix(d->str, "0086"))
+    g_string_erase(d, 0, 4);
+  else if (d->len == 13 && g_str_has_prefix(d->str, "86"))
+    g_string_erase(d, 0, 2);
+  if (d->len == 0) {
+    g_string_free(d, TRUE);
+    return NULL;
+  }
+  return g_string_free(d, FALSE);
+}
+
+/* tc_phone_norm(text) in SQL, for the migration that adds the column. */
+static void sql_phone_norm(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  char *n = store_phone_norm((const char *)sqlite3_value_text(argv[0]));
+  if (n != NULL)
+    sqlite3_result_text(ctx, n, -1, g_free);
+  else
+    sqlite3_result_null(ctx);
+}
+
 static gboolean prepare_all(store_t *st, GError **err) {
   for (int i = 0; i < ST_N; i++) {
     if (sqlite3_prepare_v3(st->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
@@ -189,6 +229,12 @@ store_t *store_open(const char *path, GError **err) {
     goto error;
   }
   sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+  if (sqlite3_create_function(st->db, "tc_phone_norm", 1,
+                              SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+                              sql_phone_norm, NULL, NULL) != SQLITE_OK) {
+    store_fail(st, &local, "register tc_phone_norm");
+    goto error;
+  }
   if (!set_pragmas(st, &local) || !store_schema_migrate(st->db, &local) || !prepare_all(st, &local))
     goto error;
   GST_INFO("opened %s (schema version %d)", path, STORE_SCHEMA_VERSION);

@@ -26,7 +26,7 @@
 typedef struct store store_t;
 
 /* Schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* PRAGMA application_id of a tourcast database ("tcst"). */
 #define STORE_APPLICATION_ID 0x74637374
 /* Quantities an order may carry. */
@@ -91,8 +91,9 @@ gboolean store_show_end(store_t *st, gint64 show_id, gint64 stream_ms, gint64 un
 json_t *store_show_json(store_t *st, gint64 show_id);
 /* TRUE if show `show_id` exists (open or ended); one indexed lookup. */
 gboolean store_show_exists(store_t *st, gint64 show_id);
-/* Every show as above, newest first; NULL only on a database error. */
-json_t *store_shows_json(store_t *st);
+/* The newest `limit` shows as above with an id below `before_id` (0: the
+ * newest of all), newest first; NULL only on a database error. */
+json_t *store_shows_json(store_t *st, gint64 before_id, int limit);
 /* Title and promise (g_free; promise may be NULL) of the newest ended show;
  * FALSE (both NULL) if no show has ended. */
 gboolean store_show_previous(store_t *st, char **title, char **promise);
@@ -176,6 +177,12 @@ gboolean store_viewer_by_id(store_t *st, gint64 id, store_viewer_t *out);
  * Newly allocated. */
 char *store_mask_name(const char *utf8);
 
+/* A phone number as the per-person rules compare it: its ASCII digits only,
+ * without a leading 0086 or 86 country code on an 11-digit mainland number
+ * ("+86 139-1234-5678" -> "13912345678"). NULL (no person to link) when no
+ * digit is left. Newly allocated. */
+char *store_phone_norm(const char *phone);
+
 /* ---- orders: group commit ---- */
 
 typedef enum {
@@ -203,9 +210,11 @@ typedef struct {
   gint64 seen_ms;  /* stream_ms the viewer was watching, or -1 if unknown */
   gint64 stream_ms;
   gint64 unix_ms;
-  /* Ordered while watching the show's replay: accepted after the show
-   * ended (the product must be on sale now); stream_ms is then the replay
-   * position the viewer was at. */
+  /* Ordered while watching the show's replay (naming a show that is not
+   * the open one): accepted for a product on sale now that was also on
+   * sale while that show was open (listed or pinned), under the same
+   * per-person limit as the show's live orders; stream_ms is then the
+   * replay position the viewer was at. */
   gboolean replay;
 } store_order_req_t;
 
@@ -244,22 +253,28 @@ typedef struct {
 gboolean store_order_batch(store_t *st, const store_order_req_t *reqs, gsize n,
                            store_order_res_t *out, GError **err);
 
-/* A viewer's orders in a show, oldest first (for "my orders" after a
+/* The newest `limit` of a viewer's orders in a show, oldest first (for "my orders" after a
  * reconnect, and the replay's): [{"order_id","product_id","qty","stream_ms",
  * "key","price_cents","seen_ms"|null,"created_unix_ms","replay"}], where
  * `replay` is an order placed after the show ended. NULL only on a database
  * error. */
-json_t *store_viewer_orders_json(store_t *st, gint64 show_id, gint64 viewer_id);
-/* Every order of a show, oldest first, for the leader only (phone numbers):
- * the viewer's fields above plus "viewer_id","name","pickup","phone",
- * "seen_product_id"|null,"product_name","unit","unix_ms","show_id". NULL
- * only on a database error. */
-json_t *store_orders_json(store_t *st, gint64 show_id);
+json_t *store_viewer_orders_json(store_t *st, gint64 show_id, gint64 viewer_id, int limit);
+/* The newest `limit` orders of a show with an id below `before_id` (0: the
+ * newest of all), oldest first, for the leader only (phone numbers): the
+ * viewer's fields above plus "viewer_id","name","pickup","phone",
+ * "seen_product_id"|null,"product_name","unit","unix_ms","show_id" and
+ * "person_id" (the first viewer with the same phone: one neighbour however
+ * many tokens). NULL only on a database error. */
+json_t *store_orders_json(store_t *st, gint64 show_id, gint64 before_id, int limit);
+/* How many orders the show has (of viewer `viewer_id` only, unless 0); -1
+ * on a database error. */
+gint64 store_orders_count(store_t *st, gint64 show_id, gint64 viewer_id);
 
 /* The leader's picking list for a show, appended to `out`: UTF-8 with a BOM,
  * CRLF lines, RFC 4180 quoting, a header row, then one row per order (pickup
  * point, name, phone, product, qty, unit, amount in yuan, order id, local
- * time) sorted by pickup point, name, viewer, order. A field that a
+ * time) sorted by pickup point, person (viewers with the same phone
+ * together), viewer, order. A field that a
  * spreadsheet would take as a formula (starting = + - @ tab or CR) gets a
  * leading apostrophe. Contains phone numbers: leader only. FALSE on a
  * database error (`out` may then hold a partial list). */
@@ -282,10 +297,13 @@ gboolean store_highlight(store_t *st, gint64 show_id, gint64 question_id, gint64
                          gint64 unix_ms, GError **err);
 /* The question on screen in the show (as last set by store_highlight), 0 if none. */
 gint64 store_highlighted(store_t *st, gint64 show_id);
-/* The show's questions, oldest first: {"id","viewer_id","name" (masked),
+/* The newest `limit` questions of the show with an id below `before_id`
+ * (0: the newest of all), oldest first: {"id","viewer_id","name" (masked),
  * "text","seen_ms"|null,"stream_ms","unix_ms","answer"|null,
  * "answered_stream_ms"|null}. NULL only on a database error. */
-json_t *store_questions_json(store_t *st, gint64 show_id);
+json_t *store_questions_json(store_t *st, gint64 show_id, gint64 before_id, int limit);
+/* How many questions the show has (-1 on a database error). */
+gint64 store_questions_count(store_t *st, gint64 show_id);
 
 /* ---- pins ---- */
 
@@ -312,9 +330,10 @@ gboolean store_event_add(store_t *st, gint64 show_id, const char *type, gint64 s
 gboolean store_event_viewer(store_t *st, gint64 show_id, const char *type, gint64 viewer_id,
                             gint64 stream_ms, gint64 unix_ms, GError **err);
 /* The show's timeline by stream_ms, then by insertion:
- * [{"id","type","stream_ms","unix_ms","data":{...}}]. NULL only on a
- * database error. */
-json_t *store_events_json(store_t *st, gint64 show_id);
+ * [{"id","type","stream_ms","unix_ms","data":{...}}], the first `limit`
+ * events after (after_ms, after_id) in that order (after_ms -1: from the
+ * start). NULL only on a database error. */
+json_t *store_events_json(store_t *st, gint64 show_id, gint64 after_ms, gint64 after_id, int limit);
 
 /* ---- metrics ---- */
 

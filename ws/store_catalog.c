@@ -65,6 +65,8 @@ static gboolean product_write(store_t *st, store_product_t *p, gint64 unix_ms, G
     ok = store_fail(st, err, "product put");
   }
   store_done(s);
+  if (ok && p->on_sale)
+    ok = store_show_products_on_sale(st, p->id, err);
   if (ok)
     p->updated_unix_ms = unix_ms;
   return ok;

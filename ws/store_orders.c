@@ -77,7 +77,21 @@ static gboolean product_row(store_t *st, gint64 product_id, product_row_t *p, GE
   return rc == SQLITE_ROW || rc == SQLITE_DONE;
 }
 
-/* Units of the product the viewer already ordered in this show, or -1. */
+/* 1 if the product was on sale while the request's show was open, 0 if
+ * not, -1 on a database error. */
+static int sold_in_show(store_t *st, const store_order_req_t *r, GError **err) {
+  sqlite3_stmt *s = store_stmt(st, ST_SHOW_PRODUCT_HAS);
+  sqlite3_bind_int64(s, 1, r->show_id);
+  sqlite3_bind_int64(s, 2, r->product_id);
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    store_fail(st, err, "order show product");
+  store_done(s);
+  return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Units of the product the person (every viewer with the viewer's phone)
+ * already ordered in this show, live and replay, or -1. */
 static gint64 ordered_qty(store_t *st, const store_order_req_t *r, GError **err) {
   sqlite3_stmt *s = store_stmt(st, ST_ORDER_QTY_SUM);
   sqlite3_bind_int64(s, 1, r->show_id);
@@ -198,6 +212,10 @@ static store_order_status_t order_one(store_t *st, batch_t *b, const store_order
     status = STORE_ORDER_NO_SHOW;
   if (status == STORE_ORDER_OK && (!p.exists || !p.on_sale))
     status = STORE_ORDER_NOT_ON_SALE;
+  if (status == STORE_ORDER_OK && r->replay) {
+    int sold_there = sold_in_show(st, r, err);
+    status = sold_there < 0 ? STORE_ORDER_ERROR : sold_there ? status : STORE_ORDER_NOT_ON_SALE;
+  }
   if (status == STORE_ORDER_OK && p.limit_per_buyer > 0) {
     gint64 before = ordered_qty(st, r, err);
     if (before < 0)
@@ -254,12 +272,13 @@ static json_t *viewer_order_from_row(sqlite3_stmt *s) {
       (json_int_t)sqlite3_column_int64(s, 7), "replay", sqlite3_column_int64(s, 8) != 0);
 }
 
-json_t *store_viewer_orders_json(store_t *st, gint64 show_id, gint64 viewer_id) {
+json_t *store_viewer_orders_json(store_t *st, gint64 show_id, gint64 viewer_id, int limit) {
   g_return_val_if_fail(st != NULL, NULL);
   sqlite3_stmt *s = store_stmt(st, ST_ORDERS_OF_VIEWER);
   sqlite3_bind_int64(s, 1, show_id);
   sqlite3_bind_int64(s, 2, viewer_id);
-  return store_rows_json(st, s, viewer_order_from_row, "viewer orders");
+  sqlite3_bind_int(s, 3, MAX(limit, 0));
+  return store_rows_json_newest(st, s, viewer_order_from_row, "viewer orders");
 }
 
 static json_t *leader_order_from_row(sqlite3_stmt *s) {
@@ -270,16 +289,35 @@ static json_t *leader_order_from_row(sqlite3_stmt *s) {
       store_json_col_text(s, 12), "seen_product_id", store_json_col_int(s, 13), "product_name",
       store_json_col_text(s, 14), "unit", store_json_col_text(s, 15), "unix_ms",
       (json_int_t)sqlite3_column_int64(s, 7), "show_id", (json_int_t)sqlite3_column_int64(s, 16));
+  /* One person, however many viewer tokens they used (the same phone). */
+  json_object_set_new(o, "person_id", json_integer(sqlite3_column_int64(s, 17)));
   json_object_update(o, more);
   json_decref(more);
   return o;
 }
 
-json_t *store_orders_json(store_t *st, gint64 show_id) {
+json_t *store_orders_json(store_t *st, gint64 show_id, gint64 before_id, int limit) {
   g_return_val_if_fail(st != NULL, NULL);
   sqlite3_stmt *s = store_stmt(st, ST_ORDERS_OF_SHOW);
   sqlite3_bind_int64(s, 1, show_id);
-  return store_rows_json(st, s, leader_order_from_row, "show orders");
+  sqlite3_bind_int64(s, 2, before_id > 0 ? before_id : G_MAXINT64);
+  sqlite3_bind_int(s, 3, MAX(limit, 0));
+  return store_rows_json_newest(st, s, leader_order_from_row, "show orders");
+}
+
+gint64 store_orders_count(store_t *st, gint64 show_id, gint64 viewer_id) {
+  g_return_val_if_fail(st != NULL, -1);
+  sqlite3_stmt *s = store_stmt(st, viewer_id ? ST_ORDERS_COUNT_OF_VIEWER : ST_ORDERS_COUNT);
+  sqlite3_bind_int64(s, 1, show_id);
+  if (viewer_id)
+    sqlite3_bind_int64(s, 2, viewer_id);
+  gint64 n = -1;
+  if (sqlite3_step(s) == SQLITE_ROW)
+    n = sqlite3_column_int64(s, 0);
+  else
+    store_fail(st, NULL, "orders count");
+  store_done(s);
+  return n;
 }
 
 gboolean store_show_totals(store_t *st, gint64 show_id, store_show_totals_t *out) {

@@ -42,9 +42,14 @@ typedef enum {
   ST_VIEWER_NAME,
   ST_ORDER_FIND,
   ST_ORDER_QTY_SUM,
+  ST_SHOW_PRODUCT_HAS,
+  ST_SHOW_PRODUCT_ADD,
+  ST_SHOW_PRODUCTS_ON_SALE,
   ST_ORDER_INSERT,
   ST_ORDERS_OF_VIEWER,
   ST_ORDERS_OF_SHOW,
+  ST_ORDERS_COUNT,
+  ST_ORDERS_COUNT_OF_VIEWER,
   ST_ORDERS_CSV,
   ST_SHOW_TOTALS,
   ST_SETTING_GET,
@@ -56,6 +61,7 @@ typedef enum {
   ST_QUESTION_ANSWER,
   ST_QUESTION_GET,
   ST_QUESTIONS_LIST,
+  ST_QUESTIONS_COUNT,
   ST_PIN_INSERT,
   ST_PIN_AT,
   ST_PINS_RECENT,
@@ -88,6 +94,9 @@ static inline sqlite3_stmt *store_stmt(store_t *st, store_stmt_id_t id) {
 void store_done(sqlite3_stmt *s);
 /* Steps `s` to completion (rows ignored) and store_done()s it. */
 gboolean store_exec(store_t *st, sqlite3_stmt *s, GError **err, const char *what);
+/* In a transaction: notes that the open show (if any) sells product
+ * `product_id` if it is on sale, or every product on sale (0). */
+gboolean store_show_products_on_sale(store_t *st, gint64 product_id, GError **err);
 /* Binds UTF-8 text without copying (NULL binds SQL NULL). */
 void store_bind_text(sqlite3_stmt *s, int idx, const char *text);
 /* Binds v, or SQL NULL when v < 0 (optional times). */
@@ -112,6 +121,10 @@ json_t *store_json_col_int(sqlite3_stmt *s, int col);
  * store_done()s it. NULL (logged) on a database error. */
 json_t *store_rows_json(store_t *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),
                         const char *what);
+/* Like store_rows_json() for a query that reads the newest rows first (ORDER
+ * BY id DESC LIMIT n): the list comes back oldest first. */
+json_t *store_rows_json_newest(store_t *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),
+                               const char *what);
 
 /* Inside an open transaction: appends an event (data borrowed, may be NULL). */
 gboolean store_event_insert(store_t *st, gint64 show_id, const char *type, gint64 stream_ms,

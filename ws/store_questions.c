@@ -159,9 +159,24 @@ static json_t *question_from_row(sqlite3_stmt *s) {
   return q;
 }
 
-json_t *store_questions_json(store_t *st, gint64 show_id) {
+json_t *store_questions_json(store_t *st, gint64 show_id, gint64 before_id, int limit) {
   g_return_val_if_fail(st != NULL, NULL);
   sqlite3_stmt *s = store_stmt(st, ST_QUESTIONS_LIST);
   sqlite3_bind_int64(s, 1, show_id);
-  return store_rows_json(st, s, question_from_row, "questions list");
+  sqlite3_bind_int64(s, 2, before_id > 0 ? before_id : G_MAXINT64);
+  sqlite3_bind_int(s, 3, MAX(limit, 0));
+  return store_rows_json_newest(st, s, question_from_row, "questions list");
+}
+
+gint64 store_questions_count(store_t *st, gint64 show_id) {
+  g_return_val_if_fail(st != NULL, -1);
+  sqlite3_stmt *s = store_stmt(st, ST_QUESTIONS_COUNT);
+  sqlite3_bind_int64(s, 1, show_id);
+  gint64 n = -1;
+  if (sqlite3_step(s) == SQLITE_ROW)
+    n = sqlite3_column_int64(s, 0);
+  else
+    store_fail(st, NULL, "questions count");
+  store_done(s);
+  return n;
 }

@@ -111,6 +111,23 @@ static const char *const migrations[] = {
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL CHECK (json_valid(value))"
     ") STRICT;",
+    /* 3: limits per person. A viewer's phone as digits (store_phone_norm():
+     * the per-buyer limit counts every viewer with the same one), and the
+     * products that were on sale while each show was open (a replay sells
+     * only those). Rows before it: phones normalised by the function that
+     * store_open() registers, and a show's products read from its pins and
+     * orders. */
+    "ALTER TABLE viewers ADD COLUMN phone_norm TEXT;"
+    "UPDATE viewers SET phone_norm = tc_phone_norm(phone);"
+    "CREATE INDEX viewers_phone_norm ON viewers (phone_norm) WHERE phone_norm IS NOT NULL;"
+    "CREATE TABLE show_products ("
+    "  show_id INTEGER NOT NULL REFERENCES shows (id),"
+    "  product_id INTEGER NOT NULL REFERENCES products (id),"
+    "  PRIMARY KEY (show_id, product_id)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO show_products (show_id, product_id)"
+    "  SELECT show_id, product_id FROM pins WHERE product_id IS NOT NULL"
+    "  UNION SELECT show_id, product_id FROM orders;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);

@@ -67,6 +67,12 @@ gboolean store_event_insert(store_t *st, gint64 show_id, const char *type, gint6
 
 /* ---- shows ---- */
 
+gboolean store_show_products_on_sale(store_t *st, gint64 product_id, GError **err) {
+  sqlite3_stmt *s = store_stmt(st, ST_SHOW_PRODUCTS_ON_SALE);
+  sqlite3_bind_int64(s, 1, product_id);
+  return store_exec(st, s, err, "show products on sale");
+}
+
 static gboolean show_insert(store_t *st, const char *title, gint64 unix_ms, gint64 *id,
                             GError **err) {
   gint64 open = store_show_current(st);
@@ -81,6 +87,8 @@ static gboolean show_insert(store_t *st, const char *title, gint64 unix_ms, gint
   if (!store_exec(st, s, err, "show begin"))
     return FALSE;
   *id = sqlite3_last_insert_rowid(st->db);
+  if (!store_show_products_on_sale(st, 0, err))
+    return FALSE;
   json_t *data = json_pack("{so}", "title", store_json_text(title));
   gboolean ok = store_event_insert(st, *id, "show.begin", 0, unix_ms, data, err);
   json_decref(data);
@@ -182,9 +190,12 @@ json_t *store_show_json(store_t *st, gint64 show_id) {
   return show;
 }
 
-json_t *store_shows_json(store_t *st) {
+json_t *store_shows_json(store_t *st, gint64 before_id, int limit) {
   g_return_val_if_fail(st != NULL, NULL);
-  return store_rows_json(st, store_stmt(st, ST_SHOWS_LIST), show_from_row, "shows list");
+  sqlite3_stmt *s = store_stmt(st, ST_SHOWS_LIST);
+  sqlite3_bind_int64(s, 1, before_id > 0 ? before_id : G_MAXINT64);
+  sqlite3_bind_int(s, 2, MAX(limit, 0));
+  return store_rows_json(st, s, show_from_row, "shows list");
 }
 
 /* ---- pins ---- */
@@ -224,6 +235,12 @@ static gboolean pin_write(store_t *st, gint64 show_id, gint64 product_id, gint64
   sqlite3_bind_int64(s, 4, unix_ms);
   gboolean ok = store_exec(st, s, err, "pin") &&
                 store_event_insert(st, show_id, "pin", stream_ms, unix_ms, data, err);
+  if (ok && product_id != 0) { /* a pinned product is on sale in the show */
+    s = store_stmt(st, ST_SHOW_PRODUCT_ADD);
+    sqlite3_bind_int64(s, 1, show_id);
+    sqlite3_bind_int64(s, 2, product_id);
+    ok = store_exec(st, s, err, "show product");
+  }
   json_decref(data);
   return ok;
 }
@@ -360,10 +377,14 @@ static json_t *event_from_row(sqlite3_stmt *s) {
                    "unix_ms", (json_int_t)sqlite3_column_int64(s, 3), "data", data);
 }
 
-json_t *store_events_json(store_t *st, gint64 show_id) {
+json_t *store_events_json(store_t *st, gint64 show_id, gint64 after_ms, gint64 after_id,
+                          int limit) {
   g_return_val_if_fail(st != NULL, NULL);
   sqlite3_stmt *s = store_stmt(st, ST_EVENTS_LIST);
   sqlite3_bind_int64(s, 1, show_id);
+  sqlite3_bind_int64(s, 2, after_ms < 0 ? G_MININT64 : after_ms);
+  sqlite3_bind_int64(s, 3, after_ms < 0 ? G_MININT64 : after_id);
+  sqlite3_bind_int(s, 4, MAX(limit, 0));
   return store_rows_json(st, s, event_from_row, "events list");
 }
 

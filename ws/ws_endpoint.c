@@ -7,6 +7,14 @@
  * WRITEABLE. A broadcast costs one buffer and a reference per connection. Anything over a
  * limit gets a protocol error; a connection that only sends errors, sends a
  * huge frame, or lets its queue grow past the limits is closed.
+ *
+ * Room for real viewers: a connection is un-greeted until the room says it
+ * greeted it (ws_endpoint_greeted(), after a valid hello). Un-greeted ones
+ * are closed hello_timeout_ms after they opened, whatever they send; an
+ * address holds at most max_ungreeted_per_ip of them (a new one makes the
+ * address's oldest go) and at most max_per_ip connections in all; and when
+ * the endpoint is full, the oldest un-greeted connection makes room for a
+ * new one. So sockets that never say hello cannot keep a viewer out.
  */
 #include "ws/ws_endpoint.h"
 
@@ -37,18 +45,35 @@ typedef struct {
   gint64 refill_us;
   guint violations;
   gboolean closing;
+  gsize queue_limit; /* max_queued_bytes unless the owner set another */
+  gint64 opened_us;  /* monotonic */
+  GList *ungreeted;  /* its link in ep->ungreeted; NULL once greeted */
+  struct peer *peer; /* its address's counts; NULL for test connections */
 } conn_t;
+
+/* Connections per remote address. */
+typedef struct peer {
+  char addr[48];
+  guint open, ungreeted;
+} peer_t;
 
 struct ws_endpoint {
   ws_endpoint_config_t cfg;
   ws_endpoint_callbacks_t cb;
   void *user;
   GHashTable *conns; /* ws_conn_id_t* -> conn_t* */
+  GHashTable *peers; /* address -> peer_t* (owned) */
+  GQueue ungreeted;  /* of conn_t*, oldest first */
+  guint closing_now; /* connections told to go that lws has not closed yet */
+  guint sweep_source;
   ws_conn_id_t next_id;
   ws_endpoint_stats_t stats;
   ws_endpoint_sink_fn test_sink;
   void *test_sink_user;
 };
+
+/* How often un-greeted connections are checked against their deadline. */
+#define WS_SWEEP_MS 250
 
 /* lws' per-session data: only a pointer, so the conn outlives nothing. */
 struct ws_pss {
@@ -65,8 +90,13 @@ void ws_endpoint_config_init(ws_endpoint_config_t *cfg) {
       .max_violations = 50,
       .max_queued_msgs = 1024,
       .max_queued_bytes = 1024 * 1024,
+      .max_per_ip = 1000,
+      .max_ungreeted_per_ip = 64,
+      .hello_timeout_ms = 5000,
   };
 }
+
+static gboolean on_sweep(gpointer data);
 
 ws_endpoint_t *ws_endpoint_new(const ws_endpoint_config_t *cfg, const ws_endpoint_callbacks_t *cb,
                                void *user) {
@@ -78,7 +108,10 @@ ws_endpoint_t *ws_endpoint_new(const ws_endpoint_config_t *cfg, const ws_endpoin
   ep->cb = *cb;
   ep->user = user;
   ep->conns = g_hash_table_new(g_int64_hash, g_int64_equal);
+  ep->peers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+  g_queue_init(&ep->ungreeted);
   ep->next_id = 1;
+  ep->sweep_source = g_timeout_add(WS_SWEEP_MS, on_sweep, ep);
   return ep;
 }
 
@@ -87,7 +120,11 @@ void ws_endpoint_free(ws_endpoint_t *ep) {
     return;
   /* The HTTP server, freed first, closed every connection (CLOSED removed
    * each from the table). Anything left is detached from lws already. */
+  if (ep->sweep_source)
+    g_source_remove(ep->sweep_source);
   g_hash_table_destroy(ep->conns);
+  g_hash_table_destroy(ep->peers);
+  g_queue_clear(&ep->ungreeted);
   g_free(ep);
 }
 
@@ -137,6 +174,10 @@ ws_msg_t *ws_msg_new_frames(const char *const *texts, const gsize *lens, guint n
   return m;
 }
 
+gsize ws_msg_len(const ws_msg_t *msg) {
+  return msg->len;
+}
+
 ws_msg_t *ws_msg_ref(ws_msg_t *msg) {
   g_atomic_int_inc(&msg->refs);
   return msg;
@@ -147,11 +188,114 @@ void ws_msg_unref(ws_msg_t *msg) {
     g_free(msg);
 }
 
-/* ---- sending ---- */
+/* ---- who holds a slot ---- */
 
 static conn_t *find(ws_endpoint_t *ep, ws_conn_id_t id) {
   return g_hash_table_lookup(ep->conns, &id);
 }
+
+static void leave_ungreeted(conn_t *c) {
+  if (c->ungreeted == NULL)
+    return;
+  g_queue_delete_link(&c->ep->ungreeted, c->ungreeted);
+  c->ungreeted = NULL;
+  if (c->peer != NULL)
+    c->peer->ungreeted--;
+}
+
+/* The connection stops counting against its address (idempotent). */
+static void release_peer(conn_t *c) {
+  leave_ungreeted(c);
+  peer_t *p = c->peer;
+  c->peer = NULL;
+  if (p != NULL && --p->open == 0)
+    g_hash_table_remove(c->ep->peers, p->addr); /* frees p */
+}
+
+/* It is on its way out: it no longer holds a slot anyone counts. */
+static void mark_closing(conn_t *c) {
+  if (c->closing)
+    return;
+  c->closing = TRUE;
+  c->ep->closing_now++;
+  release_peer(c);
+}
+
+static peer_t *peer_get(ws_endpoint_t *ep, const char *addr) {
+  peer_t *p = g_hash_table_lookup(ep->peers, addr);
+  if (p == NULL) {
+    p = g_new0(peer_t, 1);
+    g_strlcpy(p->addr, addr, sizeof p->addr);
+    g_hash_table_insert(ep->peers, p->addr, p);
+  }
+  return p;
+}
+
+/* Closes the oldest un-greeted connection (of address `only`, unless
+ * NULL). FALSE if there is none. */
+static gboolean evict_oldest(ws_endpoint_t *ep, const peer_t *only, const char *why) {
+  for (GList *l = ep->ungreeted.head; l != NULL; l = l->next) {
+    conn_t *c = l->data;
+    if (only == NULL || c->peer == only) {
+      ep->stats.evicted++;
+      ws_endpoint_close(ep, c->id, why);
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* Whether a new connection from `addr` may open, after making room for it
+ * at the expense of un-greeted ones where that is allowed. */
+static gboolean make_room(ws_endpoint_t *ep, const char *addr) {
+  const ws_endpoint_config_t *cfg = &ep->cfg;
+  peer_t *p = g_hash_table_lookup(ep->peers, addr);
+  if (p != NULL && p->ungreeted >= cfg->max_ungreeted_per_ip)
+    evict_oldest(ep, p, "too many un-greeted connections"); /* p may be freed */
+  p = g_hash_table_lookup(ep->peers, addr);
+  if (p != NULL && p->open >= cfg->max_per_ip &&
+      !evict_oldest(ep, p, "too many connections from one address")) {
+    ep->stats.refused_per_ip++;
+    return FALSE;
+  }
+  guint open = g_hash_table_size(ep->conns) - ep->closing_now;
+  if (open >= cfg->max_connections && !evict_oldest(ep, NULL, "server full: say hello")) {
+    ep->stats.refused++;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Un-greeted connections past hello_timeout_ms go, oldest first. */
+static gboolean on_sweep(gpointer data) {
+  ws_endpoint_t *ep = data;
+  gint64 cutoff = g_get_monotonic_time() - (gint64)ep->cfg.hello_timeout_ms * 1000;
+  conn_t *c;
+  while ((c = g_queue_peek_head(&ep->ungreeted)) != NULL && c->opened_us <= cutoff) {
+    ep->stats.hello_timeouts++;
+    ws_endpoint_close(ep, c->id, "no hello in time"); /* leaves the queue */
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+void ws_endpoint_greeted(ws_endpoint_t *ep, ws_conn_id_t id) {
+  conn_t *c = find(ep, id);
+  if (c != NULL)
+    leave_ungreeted(c);
+}
+
+gsize ws_endpoint_queued_bytes(ws_endpoint_t *ep, ws_conn_id_t id) {
+  conn_t *c = find(ep, id);
+  return c != NULL ? c->out_bytes : 0;
+}
+
+void ws_endpoint_set_queue_limit(ws_endpoint_t *ep, ws_conn_id_t id, gsize bytes) {
+  conn_t *c = find(ep, id);
+  if (c != NULL)
+    c->queue_limit = bytes;
+}
+
+/* ---- sending ---- */
 
 static void drop_queue(conn_t *c) {
   ws_msg_t *m;
@@ -209,11 +353,11 @@ gboolean ws_endpoint_send(ws_endpoint_t *ep, ws_conn_id_t id, ws_msg_t *msg) {
   if (c == NULL || c->closing)
     return FALSE;
   if (g_queue_get_length(&c->out) >= ep->cfg.max_queued_msgs ||
-      c->out_bytes + msg->len > ep->cfg.max_queued_bytes) {
+      c->out_bytes + msg->len > c->queue_limit) {
     /* Too slow to keep up: free its memory now and let it go. */
     ep->stats.dropped_slow++;
     drop_queue(c);
-    c->closing = TRUE;
+    mark_closing(c);
     lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"too slow", 8);
     lws_callback_on_writable(c->wsi);
     return FALSE;
@@ -223,7 +367,7 @@ gboolean ws_endpoint_send(ws_endpoint_t *ep, ws_conn_id_t id, ws_msg_t *msg) {
      * the poll loop. Under an order storm this halves the system calls per
      * acknowledgement (no POLLOUT armed and disarmed around each one). */
     if (!write_msg(c, msg)) {
-      c->closing = TRUE;
+      mark_closing(c);
       lws_callback_on_writable(c->wsi); /* WRITEABLE sees closing and hangs up */
       return FALSE;
     }
@@ -258,7 +402,7 @@ void ws_endpoint_close(ws_endpoint_t *ep, ws_conn_id_t id, const char *reason) {
   conn_t *c = find(ep, id);
   if (c == NULL || c->closing)
     return;
-  c->closing = TRUE;
+  mark_closing(c);
   lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)reason,
                    strlen(reason));
   lws_callback_on_writable(c->wsi);
@@ -357,11 +501,18 @@ static int on_writeable(struct lws *wsi, conn_t *c) {
   return 0;
 }
 
-static conn_t *conn_open(ws_endpoint_t *ep, struct lws *wsi) {
+static conn_t *conn_open(ws_endpoint_t *ep, struct lws *wsi, const char *addr) {
   conn_t *c = g_new0(conn_t, 1);
   c->ep = ep;
   c->id = ep->next_id++;
   c->wsi = wsi;
+  c->queue_limit = ep->cfg.max_queued_bytes;
+  c->opened_us = g_get_monotonic_time();
+  c->peer = peer_get(ep, addr);
+  c->peer->open++;
+  c->peer->ungreeted++;
+  g_queue_push_tail(&ep->ungreeted, c);
+  c->ungreeted = ep->ungreeted.tail;
   c->rx = g_byte_array_sized_new(256);
   c->tokens = ep->cfg.rate_burst;
   c->refill_us = g_get_monotonic_time();
@@ -373,6 +524,9 @@ static conn_t *conn_open(ws_endpoint_t *ep, struct lws *wsi) {
 
 static void conn_closed(conn_t *c) {
   ws_endpoint_t *ep = c->ep;
+  if (c->closing)
+    ep->closing_now--;
+  release_peer(c);
   g_hash_table_remove(ep->conns, &c->id);
   ep->stats.closed++;
   ep->cb.close(ep->user, c->id);
@@ -397,12 +551,13 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_ESTABLISHED:
       if (ep == NULL)
         return -1;
-      if (g_hash_table_size(ep->conns) >= ep->cfg.max_connections) {
-        ep->stats.refused++;
+      char addr[48] = "";
+      lws_get_peer_simple(wsi, addr, sizeof addr);
+      if (!make_room(ep, addr)) {
         lws_close_reason(wsi, (enum lws_close_status)1013, (unsigned char *)"server full", 11);
         return -1;
       }
-      pss->conn = conn_open(ep, wsi);
+      pss->conn = conn_open(ep, wsi, addr);
       ep->cb.open(ep->user, pss->conn->id);
       return 0;
     case LWS_CALLBACK_RECEIVE:

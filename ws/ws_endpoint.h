@@ -19,14 +19,17 @@ typedef guint64 ws_conn_id_t; /* unique for the life of the process, never 0 */
 typedef struct ws_msg ws_msg_t;
 
 typedef struct {
-  guint max_connections;     /* WebSocket connections open at once (5000) */
-  guint max_frame_bytes;     /* a larger text frame gets too_large (4096) */
-  guint abusive_frame_bytes; /* a frame this large closes the connection (65536) */
-  double rate_per_s;         /* messages per second per connection (20) */
-  double rate_burst;         /* token bucket size (20) */
-  guint max_violations;      /* errors in a row before the connection is closed (50) */
-  guint max_queued_msgs;     /* outgoing frames queued per connection (1024) */
-  gsize max_queued_bytes;    /* outgoing bytes queued per connection (1 MiB) */
+  guint max_connections;      /* WebSocket connections open at once (5000) */
+  guint max_frame_bytes;      /* a larger text frame gets too_large (4096) */
+  guint abusive_frame_bytes;  /* a frame this large closes the connection (65536) */
+  double rate_per_s;          /* messages per second per connection (20) */
+  double rate_burst;          /* token bucket size (20) */
+  guint max_violations;       /* errors in a row before the connection is closed (50) */
+  guint max_queued_msgs;      /* outgoing frames queued per connection (1024) */
+  gsize max_queued_bytes;     /* outgoing bytes queued per connection (1 MiB) */
+  guint max_per_ip;           /* connections open at once from one address (1000) */
+  guint max_ungreeted_per_ip; /* of them not greeted yet (64): a new one evicts the oldest */
+  guint hello_timeout_ms; /* an un-greeted connection is closed this long after it opened (5000) */
 } ws_endpoint_config_t;
 
 void ws_endpoint_config_init(ws_endpoint_config_t *cfg);
@@ -41,7 +44,10 @@ typedef struct {
 } ws_endpoint_callbacks_t;
 
 typedef struct {
-  guint64 opened, closed, refused; /* refused: over max_connections */
+  guint64 opened, closed, refused; /* refused: over max_connections, none to evict */
+  guint64 refused_per_ip;          /* over max_per_ip, none of its own to evict */
+  guint64 evicted;                 /* un-greeted connections closed to make room */
+  guint64 hello_timeouts;          /* un-greeted connections closed at their deadline */
   guint64 frames_in, frames_out, bytes_out;
   guint64 too_large, rate_limited, binary, dropped_slow;
   guint open_now;
@@ -67,6 +73,9 @@ ws_msg_t *ws_msg_new(const char *text, gsize len);
 gsize ws_frame_header(unsigned char *h, gsize len);
 ws_msg_t *ws_msg_new_frames(const char *const *texts, const gsize *lens, guint n);
 ws_msg_t *ws_msg_ref(ws_msg_t *msg);
+/* The bytes `msg` puts on the wire (its frames' headers included, for
+ * ws_msg_new_frames()). */
+gsize ws_msg_len(const ws_msg_t *msg);
 void ws_msg_unref(ws_msg_t *msg);
 
 /* Queues `msg` (a new reference is taken) for connection `id`. FALSE if the
@@ -79,6 +88,14 @@ gboolean ws_endpoint_send_text(ws_endpoint_t *ep, ws_conn_id_t id, const char *t
 /* Sends an {"type":"error",...} frame for a protocol error code. */
 void ws_endpoint_send_error(ws_endpoint_t *ep, ws_conn_id_t id, const char *code,
                             const char *message, const char *ref);
+/* The room greeted connection `id` (a valid hello): it is no longer
+ * subject to the hello deadline or to eviction. */
+void ws_endpoint_greeted(ws_endpoint_t *ep, ws_conn_id_t id);
+/* Bytes waiting in connection `id`'s queue (0 if it is gone). */
+gsize ws_endpoint_queued_bytes(ws_endpoint_t *ep, ws_conn_id_t id);
+/* Lets connection `id` queue up to `bytes` (instead of max_queued_bytes),
+ * for the few connections that are sent more (the leader's). */
+void ws_endpoint_set_queue_limit(ws_endpoint_t *ep, ws_conn_id_t id, gsize bytes);
 /* Closes a connection once its queue is flushed (close code 1008). */
 void ws_endpoint_close(ws_endpoint_t *ep, ws_conn_id_t id, const char *reason);
 

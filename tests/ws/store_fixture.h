@@ -71,6 +71,13 @@ static inline gint64 sfx_viewer(store_t *st, const char *name, const char *picku
   return id;
 }
 
+/* Buyer `i` of a crowd: a person of their own (a phone of their own). */
+static inline gint64 sfx_buyer(store_t *st, int i) {
+  char phone[16];
+  g_snprintf(phone, sizeof phone, "139%08d", i);
+  return sfx_viewer(st, "邻居", "A区", phone);
+}
+
 static inline gint64 sfx_show(store_t *st) {
   GError *err = NULL;
   gint64 id = store_show_begin(st, "源头直播", 1700000000000, &err);

@@ -384,7 +384,7 @@ static void test_replay_orders(fx_t *fx, gconstpointer data) {
   g_assert_true(store_product_get(fx->store, peach, &p));
   g_assert_cmpint(p.sold, ==, 2);
   store_product_clear(&p);
-  json_t *orders = store_orders_json(fx->store, show);
+  json_t *orders = store_orders_json(fx->store, show, 0, 100000);
   g_assert_cmpuint(json_array_size(orders), ==, 2);
   json_decref(orders);
 }
@@ -430,7 +430,7 @@ static void test_questions_and_pins(fx_t *fx, gconstpointer data) {
   say(fx, LI, "{\"type\":\"order\",\"product_id\":1,\"qty\":1,\"key\":\"live\",\"seen_ms\":7500}");
   room_flush_orders(fx->room);
   json_decref(must_take(fx, LI, "order.ok"));
-  json_t *orders = store_orders_json(fx->store, store_show_current(fx->store));
+  json_t *orders = store_orders_json(fx->store, store_show_current(fx->store), 0, 100000);
   g_assert_cmpuint(json_array_size(orders), ==, 2);
   json_t *lagging = json_array_get(orders, 0), *live = json_array_get(orders, 1);
   g_assert_cmpint(int_of(lagging, "seen_ms"), ==, 500);

@@ -141,7 +141,7 @@ static void test_crash(sfx_t *fx, gconstpointer data) {
   gint64 product = sfx_product(fx->st, "大米", 5990, CRASH_STOCK, 0, TRUE);
   gint64 vid[CRASH_VIEWERS];
   for (int i = 0; i < CRASH_VIEWERS; i++)
-    vid[i] = sfx_viewer(fx->st, "邻居", "A区", "1");
+    vid[i] = sfx_buyer(fx->st, i);
   store_free(fx->st);
   fx->st = NULL;
   GByteArray *acks = g_byte_array_new();

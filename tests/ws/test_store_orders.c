@@ -86,8 +86,11 @@ static void test_order_table(sfx_t *fx, gconstpointer data) {
                      sfx_product(fx->st, "下架", 100, 10, 0, FALSE),
                      sfx_product(fx->st, "稀有", 5000, 2, 0, TRUE), 424242};
   gint64 vid[5];
-  for (int i = 0; i < 5; i++)
-    vid[i] = sfx_viewer(fx->st, "邻居", "A区", "1");
+  for (int i = 0; i < 5; i++) {
+    char phone[16];
+    g_snprintf(phone, sizeof phone, "1390000000%d", i); /* five people */
+    vid[i] = sfx_viewer(fx->st, "邻居", "A区", phone);
+  }
   gsize n = G_N_ELEMENTS(order_rows);
   store_order_res_t res[G_N_ELEMENTS(order_rows)];
   run_order_rows(fx, show, pid, vid, res);
@@ -162,7 +165,7 @@ static void test_flash_sale(sfx_t *fx, gconstpointer data) {
   gint64 p = sfx_product(fx->st, "秒杀荔枝", 990, STOCK, 1, TRUE);
   gint64 *vid = g_new(gint64, BUYERS);
   for (int i = 0; i < BUYERS; i++)
-    vid[i] = sfx_viewer(fx->st, "邻居", "A区", "1");
+    vid[i] = sfx_buyer(fx->st, i);
   store_order_req_t reqs[BUYERS];
   char keys[BUYERS][16];
   for (int i = 0; i < BUYERS; i++) {
@@ -257,6 +260,68 @@ static void test_limit(sfx_t *fx, gconstpointer data) {
                   10);
 }
 
+/* The limit is per person: viewers with the same phone (however written)
+ * share it, live and from the replay; a replay sells only what was on sale
+ * while its show was open. */
+static void test_person_limit(sfx_t *fx, gconstpointer data) {
+  GError *err = NULL;
+  gint64 show = sfx_show(fx->st);
+  gint64 p = sfx_product(fx->st, "车厘子", 9900, 100, 3, TRUE);
+  gint64 v1 = sfx_viewer(fx->st, "王小明", "A区", "+86 139-1234-5678");
+  gint64 v2 = sfx_viewer(fx->st, "小明", "A区", "13912345678");
+  gint64 v3 = sfx_viewer(fx->st, "王", "B区", "008613912345678");
+  gint64 w = sfx_viewer(fx->st, "李四", "A区", "13900000000");
+  g_assert_cmpint(order1(fx, show, v1, p, 2, "a", NULL), ==, STORE_ORDER_OK);
+  g_assert_cmpint(order1(fx, show, v2, p, 2, "a", NULL), ==, STORE_ORDER_OVER_LIMIT);
+  g_assert_cmpint(order1(fx, show, v2, p, 1, "b", NULL), ==, STORE_ORDER_OK);
+  g_assert_cmpint(order1(fx, show, v3, p, 1, "a", NULL), ==, STORE_ORDER_OVER_LIMIT);
+  g_assert_cmpint(order1(fx, show, w, p, 3, "a", NULL), ==, STORE_ORDER_OK);
+  g_assert_true(store_show_end(fx->st, show, 1000, T0 + 1000, &err));
+  /* After the show: a product put on sale later was never sold in it. */
+  gint64 later = sfx_product(fx->st, "荔枝", 5000, 100, 0, TRUE);
+  store_order_req_t replay[] = {
+      {show, v3, p, 1, "r1", 500, 500, T0 + 2000, TRUE},     /* the person is at the limit */
+      {show, v1, later, 1, "r2", 500, 500, T0 + 2000, TRUE}, /* not on sale in that show */
+      {show, sfx_viewer(fx->st, "赵六", "C区", "13700000000"), p, 3, "r3", 500, 500, T0 + 2000,
+       TRUE},
+  };
+  store_order_res_t res[G_N_ELEMENTS(replay)];
+  g_assert_true(store_order_batch(fx->st, replay, G_N_ELEMENTS(replay), res, &err));
+  g_assert_cmpint(res[0].status, ==, STORE_ORDER_OVER_LIMIT);
+  g_assert_cmpint(res[1].status, ==, STORE_ORDER_NOT_ON_SALE);
+  g_assert_cmpint(res[2].status, ==, STORE_ORDER_OK);
+  /* The leader sees one person behind v1, v2 and v3. */
+  json_t *all = store_orders_json(fx->st, show, 0, 100);
+  g_assert_cmpint(json_array_size(all), ==, 4);
+  gint64 person = json_integer_value(json_object_get(json_array_get(all, 0), "person_id"));
+  g_assert_cmpint(person, ==, v1);
+  g_assert_cmpint(json_integer_value(json_object_get(json_array_get(all, 1), "person_id")), ==, v1);
+  g_assert_cmpint(json_integer_value(json_object_get(json_array_get(all, 2), "person_id")), ==, w);
+  json_decref(all);
+  g_assert_cmpint(store_orders_count(fx->st, show, 0), ==, 4);
+  g_assert_cmpint(store_orders_count(fx->st, show, v1), ==, 1);
+}
+
+static void test_phone_norm(void) {
+  static const char *const rows[][2] = {
+      {"13912345678", "13912345678"},
+      {"+86 139-1234-5678", "13912345678"},
+      {"008613912345678", "13912345678"},
+      {"86 139 1234 5678", "13912345678"},
+      {"8613", "8613"},
+      {"(010) 6552-1234", "01065521234"},
+      {"abc", NULL},
+      {"", NULL},
+      {"１３９", NULL}, /* fullwidth digits are not ASCII digits */
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(rows); i++) {
+    char *n = store_phone_norm(rows[i][0]);
+    g_assert_cmpstr(n, ==, rows[i][1]);
+    g_free(n);
+  }
+  g_assert_null(store_phone_norm(NULL));
+}
+
 /* ---- the product on screen at seen_ms ---- */
 
 static void test_seen_product(sfx_t *fx, gconstpointer data) {
@@ -285,7 +350,7 @@ static void test_seen_product(sfx_t *fx, gconstpointer data) {
   }
   g_assert_cmpint(sfx_path_int(fx->path, "SELECT count(*) FROM orders WHERE seen_ms IS NULL"), ==,
                   1);
-  json_t *ev = store_events_json(fx->st, show);
+  json_t *ev = store_events_json(fx->st, show, -1, 0, 100000);
   json_t *first = json_object_get(json_array_get(ev, 3), "data"); /* begin, pin, pin, order */
   g_assert_cmpint(json_integer_value(json_object_get(first, "seen_product_id")), ==, a);
   g_assert_cmpint(json_integer_value(json_object_get(first, "seen_ms")), ==, 3000);
@@ -304,7 +369,7 @@ static void test_order_lists(sfx_t *fx, gconstpointer data) {
   g_assert_cmpint(order1(fx, show, v, p, 2, "k1", &a), ==, STORE_ORDER_OK);
   g_assert_cmpint(order1(fx, show, w, p, 1, "k1", NULL), ==, STORE_ORDER_OK);
   g_assert_cmpint(order1(fx, show, v, p, 3, "k2", &b), ==, STORE_ORDER_OK);
-  json_t *mine = store_viewer_orders_json(fx->st, show, v);
+  json_t *mine = store_viewer_orders_json(fx->st, show, v, 100000);
   g_assert_cmpint(json_array_size(mine), ==, 2);
   json_t *o = json_array_get(mine, 1);
   g_assert_cmpint(json_integer_value(json_object_get(o, "order_id")), ==, b);
@@ -312,7 +377,7 @@ static void test_order_lists(sfx_t *fx, gconstpointer data) {
   g_assert_cmpstr(json_string_value(json_object_get(o, "key")), ==, "k2");
   g_assert_null(json_object_get(o, "phone")); /* a viewer's own list has no phone */
   json_decref(mine);
-  json_t *all = store_orders_json(fx->st, show);
+  json_t *all = store_orders_json(fx->st, show, 0, 100000);
   g_assert_cmpint(json_array_size(all), ==, 3);
   o = json_array_get(all, 0);
   g_assert_cmpint(json_integer_value(json_object_get(o, "order_id")), ==, a);
@@ -324,7 +389,7 @@ static void test_order_lists(sfx_t *fx, gconstpointer data) {
   json_decref(all);
   g_assert_true(store_show_end(fx->st, show, 1, T0, &err));
   gint64 next = sfx_show(fx->st);
-  mine = store_viewer_orders_json(fx->st, next, v);
+  mine = store_viewer_orders_json(fx->st, next, v, 100000);
   g_assert_cmpint(json_array_size(mine), ==, 0);
   json_decref(mine);
 }
@@ -336,6 +401,8 @@ int main(int argc, char **argv) {
   ADD("show_state", test_order_show_state);
   ADD("flash_sale", test_flash_sale);
   ADD("limit", test_limit);
+  ADD("person_limit", test_person_limit);
+  g_test_add_func("/store_orders/phone_norm", test_phone_norm);
   ADD("seen_product", test_seen_product);
   ADD("order_lists", test_order_lists);
   return g_test_run();

@@ -15,7 +15,7 @@ static gint64 jint(json_t *obj, const char *key) {
 }
 
 static gint64 count_events(sfx_t *fx, gint64 show) {
-  json_t *ev = store_events_json(fx->st, show);
+  json_t *ev = store_events_json(fx->st, show, -1, 0, 100000);
   g_assert_nonnull(ev);
   gint64 n = (gint64)json_array_size(ev);
   json_decref(ev);
@@ -33,7 +33,7 @@ static void expect_error(gboolean ok, GError **err, int code) {
 static void test_shows(sfx_t *fx, gconstpointer data) {
   GError *err = NULL;
   g_assert_cmpint(store_show_current(fx->st), ==, 0);
-  json_t *list = store_shows_json(fx->st);
+  json_t *list = store_shows_json(fx->st, 0, 1000);
   g_assert_cmpint(json_array_size(list), ==, 0);
   json_decref(list);
 
@@ -77,7 +77,7 @@ static void test_shows(sfx_t *fx, gconstpointer data) {
   g_assert_no_error(err);
   g_assert_true(store_show_set_epoch(fx->st, b, -1, &err)); /* cleared */
   g_assert_true(store_show_set_promise(fx->st, b, NULL, &err));
-  list = store_shows_json(fx->st);
+  list = store_shows_json(fx->st, 0, 1000);
   g_assert_cmpint(json_array_size(list), ==, 2);
   g_assert_cmpint(jint(json_array_get(list, 0), "id"), ==, b); /* newest first */
   g_assert_cmpint(jint(json_array_get(list, 1), "id"), ==, a);
@@ -85,7 +85,7 @@ static void test_shows(sfx_t *fx, gconstpointer data) {
   g_assert_true(json_is_null(json_object_get(json_array_get(list, 0), "promise")));
   json_decref(list);
 
-  json_t *ev = store_events_json(fx->st, a);
+  json_t *ev = store_events_json(fx->st, a, -1, 0, 100000);
   g_assert_cmpint(json_array_size(ev), ==, 2);
   g_assert_cmpstr(json_string_value(json_object_get(json_array_get(ev, 0), "type")), ==,
                   "show.begin");
@@ -122,7 +122,7 @@ static void test_pins(sfx_t *fx, gconstpointer data) {
   /* The pin event keeps the product as it was on screen. */
   store_product_t p = {.id = a, .name = "改名了", .price_cents = 1, .stock = 1};
   g_assert_true(store_product_put(fx->st, &p, 1, &err));
-  json_t *ev = store_events_json(fx->st, show);
+  json_t *ev = store_events_json(fx->st, show, -1, 0, 100000);
   json_t *first_pin = json_object_get(json_array_get(ev, 1), "data");
   g_assert_cmpstr(json_string_value(json_object_get(first_pin, "name")), ==, "苹果");
   g_assert_cmpint(jint(first_pin, "price_cents"), ==, 990);
@@ -164,7 +164,7 @@ static void test_questions(sfx_t *fx, gconstpointer data) {
   expect_error(store_question_answer(fx->st, 999, "x", 1, 1, &err), &err, STORE_ERROR_NOT_FOUND);
   expect_error(store_question_answer(fx->st, q, NULL, 1, 1, &err), &err, STORE_ERROR_INVALID);
 
-  json_t *qs = store_questions_json(fx->st, show);
+  json_t *qs = store_questions_json(fx->st, show, 0, 1000);
   g_assert_cmpint(json_array_size(qs), ==, 2);
   json_t *j = json_array_get(qs, 0);
   g_assert_cmpint(jint(j, "id"), ==, q);
@@ -181,7 +181,7 @@ static void test_questions(sfx_t *fx, gconstpointer data) {
   g_assert_true(json_is_null(json_object_get(j, "answered_stream_ms")));
   json_decref(qs);
 
-  json_t *ev = store_events_json(fx->st, show);
+  json_t *ev = store_events_json(fx->st, show, -1, 0, 100000);
   const char *types[] = {"show.begin", "question", "question", "answer"};
   g_assert_cmpint(json_array_size(ev), ==, G_N_ELEMENTS(types));
   for (gsize i = 0; i < G_N_ELEMENTS(types); i++)
@@ -212,7 +212,7 @@ static void test_highlight(sfx_t *fx, gconstpointer data) {
   expect_error(store_highlight(fx->st, show, 999, 1, 1, &err), &err, STORE_ERROR_NOT_FOUND);
   g_assert_cmpint(store_highlighted(fx->st, show), ==, 0); /* a refused highlight changes nothing */
 
-  json_t *ev = store_events_json(fx->st, show);
+  json_t *ev = store_events_json(fx->st, show, -1, 0, 100000);
   const char *types[] = {"show.begin", "question", "highlight", "highlight"};
   g_assert_cmpint(json_array_size(ev), ==, G_N_ELEMENTS(types));
   for (gsize i = 0; i < G_N_ELEMENTS(types); i++)
@@ -248,7 +248,7 @@ static void test_event_order(sfx_t *fx, gconstpointer data) {
     json_decref(d);
   }
   const char *want[] = {"early", "show.begin", "b", "d", "e", "c", "a"};
-  json_t *ev = store_events_json(fx->st, show);
+  json_t *ev = store_events_json(fx->st, show, -1, 0, 100000);
   g_assert_cmpint(json_array_size(ev), ==, G_N_ELEMENTS(want));
   for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
     json_t *e = json_array_get(ev, i);
@@ -256,7 +256,7 @@ static void test_event_order(sfx_t *fx, gconstpointer data) {
     g_assert_true(json_is_object(json_object_get(e, "data")));
   }
   json_decref(ev);
-  json_t *none = store_events_json(fx->st, show + 100);
+  json_t *none = store_events_json(fx->st, show + 100, -1, 0, 100000);
   g_assert_cmpint(json_array_size(none), ==, 0);
   json_decref(none);
 }
@@ -345,8 +345,8 @@ static void test_events_no_phone(sfx_t *fx, gconstpointer data) {
   g_assert_true(store_show_end(fx->st, show, 600, T0, &err));
   g_assert_no_error(err);
 
-  json_t *ev = store_events_json(fx->st, show);
-  json_t *qs = store_questions_json(fx->st, show);
+  json_t *ev = store_events_json(fx->st, show, -1, 0, 100000);
+  json_t *qs = store_questions_json(fx->st, show, 0, 1000);
   char *text = json_dumps(ev, 0), *qtext = json_dumps(qs, 0);
   const char *secrets[] = {"13800138000", "13912345678", v1.token, v2.token, "王小明", "李四"};
   for (gsize i = 0; i < G_N_ELEMENTS(secrets); i++) {
