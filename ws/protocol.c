@@ -29,6 +29,7 @@ static const type_name_t types[] = {
     {"join", PROTO_JOIN},
     {"my_orders", PROTO_MY_ORDERS},
     {"show.schedule", PROTO_SHOW_SCHEDULE},
+    {"questions.more", PROTO_QUESTIONS_MORE},
 };
 
 static const char *const error_codes[] = {
@@ -298,6 +299,11 @@ static gboolean parse_body(reader_t *r, const char *type, proto_msg_t *m) {
              read_details(r, TRUE, &m->u.hello_viewer);
     case PROTO_MY_ORDERS:
       return read_int(r, "show_id", 1, PROTO_MAX_ID, TRUE, 0, &m->u.my_orders.show_id);
+    case PROTO_QUESTIONS_MORE:
+      return read_int(r, "show_id", 1, PROTO_MAX_ID, FALSE, 0, &m->u.questions_more.show_id) &&
+             read_int(r, "before_id", 1, PROTO_MAX_ID, TRUE, 0, &m->u.questions_more.before_id) &&
+             read_int(r, "limit", 1, PROTO_MAX_QUESTIONS_PAGE, FALSE, PROTO_MAX_QUESTIONS_PAGE,
+                      &m->u.questions_more.limit);
     case PROTO_SHOW_SCHEDULE:
       /* at_unix_ms null or absent: no next show announced. */
       if (!read_int(r, "at_unix_ms", 1, G_GINT64_CONSTANT(4102444800000), FALSE, 0,

@@ -25,6 +25,7 @@
 #define PROTO_MAX_KEY_CHARS 64     /* order idempotency key */
 #define PROTO_MAX_REF_CHARS 64
 #define PROTO_MAX_QTY 99
+#define PROTO_MAX_QUESTIONS_PAGE 50     /* questions in one questions.page */
 #define PROTO_MAX_PRICE_CENTS 100000000 /* ¥1,000,000 */
 #define PROTO_MAX_STOCK 1000000
 #define PROTO_MAX_ID G_GINT64_CONSTANT(9007199254740991) /* 2^53 - 1: exact in JSON */
@@ -46,9 +47,10 @@ typedef enum {
   PROTO_PING,
   PROTO_RESTREAM_ADD,
   PROTO_RESTREAM_REMOVE,
-  PROTO_JOIN,          /* a guest gives name, pickup and phone (u.hello_viewer) */
-  PROTO_MY_ORDERS,     /* a viewer's own orders of a show */
-  PROTO_SHOW_SCHEDULE, /* the leader announces the next show */
+  PROTO_JOIN,           /* a guest gives name, pickup and phone (u.hello_viewer) */
+  PROTO_MY_ORDERS,      /* a viewer's own orders of a show */
+  PROTO_SHOW_SCHEDULE,  /* the leader announces the next show */
+  PROTO_QUESTIONS_MORE, /* older questions than a page has (welcome carries the newest) */
 } proto_type_t;
 
 typedef enum {
@@ -119,6 +121,11 @@ typedef struct {
     struct {
       gint64 show_id;
     } my_orders;
+    struct {
+      gint64 show_id;   /* 0: the open show */
+      gint64 before_id; /* the oldest question the page has */
+      gint64 limit;     /* 1..PROTO_MAX_QUESTIONS_PAGE */
+    } questions_more;
     struct {
       const char *url; /* rtmp:// or rtmps:// */
     } restream;

@@ -397,6 +397,28 @@ static void on_my_orders(room_t *r, session_t *s, const proto_msg_t *m) {
   room_send_json(r, s->id, reply);
 }
 
+/* A page of older questions: the welcome has the newest only. Anyone
+ * greeted may ask (guests read questions too); each page is bounded. */
+static void on_questions_more(room_t *r, session_t *s, const proto_msg_t *m) {
+  gint64 show = m->u.questions_more.show_id;
+  if (show == 0)
+    show = store_show_current(r->store);
+  if (show == 0 || !store_show_exists(r->store, show)) {
+    room_error(r, s->id, PROTO_ERR_INVALID, "no such show", m->ref);
+    return;
+  }
+  json_t *page = store_questions_json(r->store, show, m->u.questions_more.before_id,
+                                      (int)m->u.questions_more.limit);
+  json_t *reply =
+      json_pack("{s:s, s:I, s:I, s:o, s:I}", "type", "questions.page", "show_id", (json_int_t)show,
+                "before_id", (json_int_t)m->u.questions_more.before_id, "questions",
+                page ? page : json_array(), "questions_total",
+                (json_int_t)MAX(store_questions_count(r->store, show), 0));
+  if (m->ref != NULL)
+    json_object_set_new(reply, "ref", json_string(m->ref));
+  room_send_json(r, s->id, reply);
+}
+
 /* The open show, or 0 after telling the sender there is none. */
 static gint64 need_show(room_t *r, session_t *s, const proto_msg_t *m) {
   gint64 show = store_show_current(r->store);
@@ -571,6 +593,9 @@ static void dispatch(room_t *r, session_t *s, const proto_msg_t *m) {
       break;
     case PROTO_MY_ORDERS:
       on_my_orders(r, s, m);
+      break;
+    case PROTO_QUESTIONS_MORE:
+      on_questions_more(r, s, m);
       break;
     case PROTO_HELLO_LEADER:
       hello_leader(r, s, m);

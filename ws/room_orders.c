@@ -47,6 +47,17 @@ static gboolean on_commit(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
+/* The next group commit in `ms` (0: the next loop iteration), unless one is
+ * already due. */
+static void schedule_commit(room_t *r, guint ms) {
+  if (r->commit_source != 0)
+    return;
+  GSource *src = g_timeout_source_new(ms);
+  g_source_set_callback(src, on_commit, r, NULL);
+  r->commit_source = g_source_attach(src, NULL);
+  g_source_unref(src);
+}
+
 void room_order_enqueue(room_t *r, session_t *s, const proto_msg_t *m) {
   pending_order_t o = {
       .conn = s->id,
@@ -61,12 +72,7 @@ void room_order_enqueue(room_t *r, session_t *s, const proto_msg_t *m) {
   /* Naming a show other than the open one is buying from its replay. */
   o.replay = o.show_id != 0 && o.show_id != store_show_current(r->store);
   g_array_append_val(r->pending, o);
-  if (r->commit_source == 0) {
-    GSource *src = g_timeout_source_new(0);
-    g_source_set_callback(src, on_commit, r, NULL);
-    r->commit_source = g_source_attach(src, NULL);
-    g_source_unref(src);
-  }
+  schedule_commit(r, 0);
 }
 
 static json_t *ok_json(const pending_order_t *o, const store_order_res_t *res) {
@@ -135,8 +141,37 @@ static void note_committed(room_t *r, const pending_order_t *o, const store_orde
     json_decref(g_queue_pop_head(&r->ticker));
 }
 
-/* `orders` all have their show (the open one filled in). */
-static void commit_batch(room_t *r, const pending_order_t *orders, gsize n) {
+/* Whether a batch that found the database locked may be tried again:
+ * not once its first order has been trying for ROOM_BUSY_GIVE_UP_MS. */
+static gboolean may_retry(const pending_order_t *orders) {
+  return orders[0].first_try_us == 0 ||
+         g_get_monotonic_time() - orders[0].first_try_us <= (gint64)ROOM_BUSY_GIVE_UP_MS * 1000;
+}
+
+/* Orders that found the database locked go back to the front of the queue,
+ * in their order (copied: the flush frees its own), to be tried again
+ * shortly. */
+static void put_back(room_t *r, const pending_order_t *orders, gsize n) {
+  gint64 now = g_get_monotonic_time();
+  GArray *back = g_array_sized_new(FALSE, FALSE, sizeof(pending_order_t), n + r->pending->len);
+  for (gsize i = 0; i < n; i++) {
+    pending_order_t o = orders[i];
+    if (o.first_try_us == 0)
+      o.first_try_us = now;
+    o.key = g_strdup(o.key);
+    o.ref = g_strdup(o.ref);
+    g_array_append_val(back, o);
+  }
+  g_array_append_vals(back, r->pending->data, r->pending->len); /* their strings move too */
+  g_array_free(r->pending, TRUE);
+  r->pending = back;
+  r->stats.store_retries++;
+}
+
+/* `orders` all have their show (the open one filled in). TRUE if the
+ * database was busy and the batch may be tried again: nothing was
+ * answered, and the caller puts it back with the batches after it. */
+static gboolean commit_batch(room_t *r, const pending_order_t *orders, gsize n) {
   store_order_req_t *reqs = g_new0(store_order_req_t, n);
   store_order_res_t *res = g_new0(store_order_res_t, n);
   gint64 stream_ms = room_now_stream_ms(r), unix_ms = g_get_real_time() / 1000;
@@ -149,6 +184,13 @@ static void commit_batch(room_t *r, const pending_order_t *orders, gsize n) {
   }
   GError *err = NULL;
   if (!store_order_batch(r->store, reqs, n, res, &err)) {
+    gboolean busy = g_error_matches(err, STORE_ERROR, STORE_ERROR_BUSY);
+    if (busy && may_retry(orders)) {
+      g_clear_error(&err); /* decided on a later iteration, in the same order */
+      g_free(reqs);
+      g_free(res);
+      return TRUE;
+    }
     /* Nothing was stored: nobody may hear "ok"; the same keys can retry. */
     g_message("order batch of %zu failed: %s", n, err->message);
     g_clear_error(&err);
@@ -171,6 +213,7 @@ static void commit_batch(room_t *r, const pending_order_t *orders, gsize n) {
   }
   g_free(reqs);
   g_free(res);
+  return FALSE;
 }
 
 void room_orders_flush(room_t *r) {
@@ -197,10 +240,17 @@ void room_orders_flush(room_t *r) {
     r->stats.orders_rejected++;
   }
   const pending_order_t *orders = (const pending_order_t *)(void *)go->data;
-  for (guint off = 0; off < go->len; off += ROOM_MAX_BATCH)
-    commit_batch(r, orders + off, MIN(ROOM_MAX_BATCH, go->len - off));
+  for (guint off = 0; off < go->len; off += ROOM_MAX_BATCH) {
+    guint n = MIN(ROOM_MAX_BATCH, go->len - off);
+    if (commit_batch(r, orders + off, n)) {
+      put_back(r, orders + off, go->len - off); /* this one and the rest, untried */
+      break;
+    }
+  }
   g_array_free(go, TRUE); /* its orders' strings belong to `batch` */
   for (guint i = 0; i < batch->len; i++)
     pending_order_clear(&g_array_index(batch, pending_order_t, i));
   g_array_free(batch, TRUE);
+  if (r->pending->len > 0) /* put back after a busy database, or arrived meanwhile */
+    schedule_commit(r, ROOM_BUSY_RETRY_MS);
 }

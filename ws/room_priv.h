@@ -8,6 +8,11 @@
 #include "ws/room.h"
 
 #define ROOM_MAX_BATCH 2000     /* orders per group commit */
+/* A batch that found the database locked (another process: a backup, the
+ * sqlite3 shell) is put back and tried again this often, for this long
+ * since its first try, before its orders are answered `unavailable`. */
+#define ROOM_BUSY_RETRY_MS 5
+#define ROOM_BUSY_GIVE_UP_MS 3000
 #define ROOM_COALESCE_MS 100    /* stock and ticker broadcasts at most this often */
 #define ROOM_TICKER_PER_FLUSH 5 /* newest ordered entries per coalesced flush */
 /* What bounds every message the server builds from user data (ws/PROTOCOL.md,
@@ -54,6 +59,7 @@ typedef struct {
   gint64 seen_ms;
   gint64 show_id;  /* 0: the show open at commit time */
   gboolean replay; /* for an earlier show, from its replay */
+  gint64 first_try_us; /* monotonic; 0 until its first commit failed busy */
   char *key;
   char *ref;
 } pending_order_t;

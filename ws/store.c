@@ -12,7 +12,11 @@
 
 GST_DEBUG_CATEGORY(store_debug);
 
-#define STORE_BUSY_MS 250
+/* How long a statement waits for another connection's lock. The store runs
+ * on the control loop, which every socket shares: it fails fast
+ * (STORE_ERROR_BUSY) and the caller retries on a later iteration
+ * (room_orders.c) rather than stall the loop. */
+#define STORE_BUSY_MS 2
 
 GQuark store_error_quark(void) {
   return g_quark_from_static_string("tourcast-store-error-quark");
@@ -33,7 +37,8 @@ gboolean store_fail(store_t *st, GError **err, const char *what) {
   const char *msg = st->db ? sqlite3_errmsg(st->db) : "out of memory";
   int code = st->db ? sqlite3_extended_errcode(st->db) : SQLITE_NOMEM;
   GST_WARNING("%s: %s (%d)", what, msg, code);
-  g_set_error(err, STORE_ERROR, STORE_ERROR_SQLITE, "%s: %s", what, msg);
+  gboolean busy = (code & 0xFF) == SQLITE_BUSY || (code & 0xFF) == SQLITE_LOCKED;
+  g_set_error(err, STORE_ERROR, busy ? STORE_ERROR_BUSY : STORE_ERROR_SQLITE, "%s: %s", what, msg);
   return FALSE;
 }
 

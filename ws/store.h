@@ -44,11 +44,12 @@ typedef struct store store_t;
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);
 typedef enum {
-  STORE_ERROR_SQLITE,    /* SQLite failed (I/O, disk full, busy, corrupt): its message is kept */
+  STORE_ERROR_SQLITE,    /* SQLite failed (I/O, disk full, corrupt): its message is kept */
   STORE_ERROR_VERSION,   /* the file's schema is newer than this build knows, or not tourcast's */
   STORE_ERROR_NOT_FOUND, /* no such show, product, viewer or question */
   STORE_ERROR_INVALID,   /* an argument the store cannot accept (NULL text, out of range) */
   STORE_ERROR_STATE,     /* not now: a show is already open, the show has ended */
+  STORE_ERROR_BUSY,      /* another connection holds the lock: nothing changed, try again soon */
 } store_error_t;
 
 /* ---- life ---- */

@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "ws/room.h"
 #include "ws/store.h"
 
@@ -387,6 +389,155 @@ static void test_replay_orders(fx_t *fx, gconstpointer data) {
   json_t *orders = store_orders_json(fx->store, show, 0, 100000);
   g_assert_cmpuint(json_array_size(orders), ==, 2);
   json_decref(orders);
+}
+
+/* Every list the server builds from user data is cut to a bound that fits
+ * far below a connection's queue: the worst case of each, measured. */
+#define WELCOME_BOUND (384 * 1024)
+static void test_bounded_lists(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 peach = put_product(fx, 100000, 0, TRUE);
+  /* 60 questions of 280 four-byte characters (the worst an escaped text
+   * costs now that control characters are refused). */
+  GString *ask = g_string_new("{\"type\":\"ask\",\"text\":\"");
+  for (int i = 0; i < 280; i++)
+    g_string_append(ask, "\xF0\x9F\x8D\x91"); /* U+1F351 peach */
+  g_string_append(ask, "\"}");
+  gint64 first_q = 0;
+  for (int i = 0; i < 60; i++) {
+    ws_conn_id_t who = 1000 + i; /* the rate limit is per connection */
+    room_test_open(fx->room, who);
+    char *hello = g_strdup_printf("{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"邻居%d\","
+                                  "\"pickup\":\"3号楼\",\"phone\":\"137%08d\"}",
+                                  i, i);
+    say(fx, who, hello);
+    g_free(hello);
+    say(fx, who, ask->str);
+    if (i == 0) {
+      json_t *q = must_take(fx, WANG, "question");
+      first_q = int_of(q, "id");
+      json_decref(q);
+    }
+  }
+  g_string_free(ask, TRUE);
+  clear_sent(fx);
+  room_test_open(fx->room, 4000);
+  say(fx, 4000, "{\"type\":\"hello\",\"role\":\"viewer\",\"guest\":true}");
+  json_t *w = must_take(fx, 4000, "welcome");
+  g_assert_cmpuint(json_array_size(json_object_get(w, "questions")), ==, 50);
+  g_assert_cmpint(int_of(w, "questions_total"), ==, 60);
+  json_t *oldest = json_array_get(json_object_get(w, "questions"), 0);
+  g_assert_cmpint(int_of(oldest, "id"), ==, first_q + 10); /* the newest 50 */
+  char *text = json_dumps(w, JSON_COMPACT);
+  g_test_message("guest welcome with 60 worst-case questions: %zu bytes", strlen(text));
+  g_assert_cmpuint(strlen(text), <, WELCOME_BOUND);
+  free(text);
+  /* The older ones, a page at a time. */
+  char *more = g_strdup_printf("{\"type\":\"questions.more\",\"before_id\":%" G_GINT64_FORMAT
+                               ",\"ref\":\"m1\"}",
+                               int_of(oldest, "id"));
+  say(fx, 4000, more);
+  g_free(more);
+  json_decref(w);
+  json_t *page = must_take(fx, 4000, "questions.page");
+  g_assert_cmpuint(json_array_size(json_object_get(page, "questions")), ==, 10);
+  g_assert_cmpint(int_of(json_array_get(json_object_get(page, "questions"), 0), "id"), ==, first_q);
+  g_assert_cmpstr(str_of(page, "ref"), ==, "m1");
+  json_decref(page);
+
+  /* 250 orders in one flush reach the leader as frames of at most 100. */
+  for (int i = 0; i < 250; i++) {
+    ws_conn_id_t who = 1000 + (i % 60);
+    char *o = g_strdup_printf("{\"type\":\"order\",\"product_id\":%" G_GINT64_FORMAT
+                              ",\"qty\":1,\"key\":\"k%d\"}",
+                              peach, i);
+    room_test_text(fx->room, who, o, strlen(o));
+    g_free(o);
+  }
+  room_flush_orders(fx->room);
+  room_test_flush_broadcasts(fx->room);
+  guint frames = 0, entries = 0;
+  json_t *f;
+  while ((f = take(fx, LEADER, "order.new")) != NULL) {
+    gsize n = json_array_size(json_object_get(f, "orders"));
+    g_assert_cmpuint(n, <=, 100);
+    entries += n;
+    frames++;
+    json_decref(f);
+  }
+  g_assert_cmpuint(entries, ==, 250);
+  g_assert_cmpuint(frames, ==, 3);
+  /* The leader's welcome: the newest 200 and the total. */
+  room_test_open(fx->room, 4001);
+  say(fx, 4001, "{\"type\":\"hello\",\"role\":\"leader\",\"token\":\"" TOKEN "\"}");
+  w = must_take(fx, 4001, "welcome");
+  g_assert_cmpuint(json_array_size(json_object_get(w, "orders")), ==, 200);
+  g_assert_cmpint(int_of(w, "orders_total"), ==, 250);
+  json_decref(w);
+}
+
+/* Viewers with the same phone are one person for the per-buyer limit. */
+static void test_person_limit(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 peach = put_product(fx, 100, 2, TRUE);
+  json_decref(order(fx, WANG, peach, 2, "a"));
+  room_test_open(fx->room, 77); /* WANG again, a fresh token, the phone written another way */
+  say(fx, 77,
+      "{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"王二\",\"pickup\":\"3号楼\","
+      "\"phone\":\"+86 138 0000 0001\"}");
+  json_decref(must_take(fx, 77, "welcome"));
+  json_t *r = order(fx, 77, peach, 1, "b");
+  g_assert_cmpstr(str_of(r, "type"), ==, "order.rejected");
+  g_assert_cmpstr(str_of(r, "reason"), ==, "over_limit");
+  json_decref(r);
+  r = order(fx, LI, peach, 2, "a"); /* another person */
+  g_assert_cmpstr(str_of(r, "type"), ==, "order.ok");
+  json_decref(r);
+}
+
+/* A locked database (another process) does not stall the loop: the batch
+ * fails fast, is put back, and commits once the lock is gone. */
+static void test_busy_retry(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  gint64 peach = put_product(fx, 100, 0, TRUE);
+  char *path = g_build_filename(fx->dir, "tourcast.db", NULL);
+  sqlite3 *other = NULL;
+  g_assert_cmpint(sqlite3_open(path, &other), ==, SQLITE_OK);
+  g_free(path);
+  g_assert_cmpint(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
+  char *text = g_strdup_printf(
+      "{\"type\":\"order\",\"product_id\":%" G_GINT64_FORMAT ",\"qty\":1,\"key\":\"z\"}", peach);
+  say(fx, WANG, text);
+  g_free(text);
+  gint64 t0 = g_get_monotonic_time();
+  room_flush_orders(fx->room);
+  gint64 spent = g_get_monotonic_time() - t0;
+  g_test_message("a flush against a locked database took %.1f ms", spent / 1000.0);
+  g_assert_cmpint(spent, <, 200 * 1000); /* not the old 250 ms busy_timeout per statement */
+  g_assert_null(take(fx, WANG, "order.ok"));
+  g_assert_null(take(fx, WANG, "error"));
+  /* Retried on later iterations while locked... */
+  gint64 until = g_get_monotonic_time() + 100 * 1000;
+  while (g_get_monotonic_time() < until)
+    g_main_context_iteration(NULL, FALSE);
+  g_assert_null(take(fx, WANG, "order.ok"));
+  room_stats_t st;
+  room_get_stats(fx->room, &st);
+  g_assert_cmpuint(st.store_retries, >, 1);
+  /* ...and committed once the lock is gone. */
+  g_assert_cmpint(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close(other);
+  json_t *ok = NULL;
+  until = g_get_monotonic_time() + 2000 * 1000;
+  while (ok == NULL && g_get_monotonic_time() < until) {
+    g_main_context_iteration(NULL, FALSE);
+    ok = take(fx, WANG, "order.ok");
+  }
+  g_assert_nonnull(ok);
+  json_decref(ok);
 }
 
 /* Phone numbers only ever go to their owner and the leader. */
@@ -825,6 +976,9 @@ int main(int argc, char **argv) {
   ADD("questions-and-pins", test_questions_and_pins);
   ADD("malformed", test_malformed);
   ADD("replay-orders", test_replay_orders);
+  ADD("bounded-lists", test_bounded_lists);
+  ADD("person-limit", test_person_limit);
+  ADD("busy-retry", test_busy_retry);
   ADD("show-life", test_show_life);
   ADD("show-resume", test_show_resume);
   g_test_add("/room/overlay-sync", fx_t, "video", fx_setup, test_overlay_sync, fx_teardown);
