@@ -122,6 +122,7 @@ static gboolean app_start(app_t *app, GError **err) {
       .images_dir = app->images_dir,
       .max_connections = (guint)o->max_connections,
       .rate_per_s = (guint)o->ws_rate,
+      .max_per_ip = (guint)o->ws_per_ip,
       .stream_ms = clock_stream_ms,
       .shows_dir = app->shows_dir,
       .output = on_show_output,

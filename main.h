@@ -30,6 +30,7 @@ typedef struct {
   char *public_url;
   int max_connections;
   int ws_rate;
+  int ws_per_ip;
   int show_timeout_min;
   int retention_days;
   gboolean version;

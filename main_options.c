@@ -25,6 +25,7 @@ gboolean parse_options(int argc, char **argv, options_t *o, GError **err) {
       .segment_ms = 1000,
       .max_connections = 5000,
       .ws_rate = 20,
+      .ws_per_ip = 1000,
       .show_timeout_min = 10,
   };
   GOptionEntry entries[] = {
@@ -52,6 +53,8 @@ gboolean parse_options(int argc, char **argv, options_t *o, GError **err) {
        "Viewer page URL for the overlay's QR code (default http://HOST:HTTP_PORT/)", "URL"},
       {"max-connections", 0, 0, G_OPTION_ARG_INT, &o->max_connections,
        "Most WebSocket connections at once (5000)", "N"},
+      {"ws-per-ip", 0, 0, G_OPTION_ARG_INT, &o->ws_per_ip,
+       "WebSocket connections from one address at once (1000)", "N"},
       {"ws-rate", 0, 0, G_OPTION_ARG_INT, &o->ws_rate,
        "Messages a second per WebSocket connection (20; raise only for load tests)", "N"},
       {"show-timeout-min", 0, 0, G_OPTION_ARG_INT, &o->show_timeout_min,
@@ -98,6 +101,8 @@ gboolean parse_options(int argc, char **argv, options_t *o, GError **err) {
     bad = "--segment-ms must be 500..10000";
   else if (o->max_connections < 1 || o->max_connections > 100000)
     bad = "--max-connections must be 1..100000";
+  else if (o->ws_per_ip < 1 || o->ws_per_ip > 100000)
+    bad = "--ws-per-ip must be 1..100000";
   else if (o->ws_rate < 1 || o->ws_rate > 100000)
     bad = "--ws-rate must be 1..100000";
   else if (o->show_timeout_min < 1 || o->show_timeout_min > 24 * 60)

@@ -36,7 +36,7 @@ start() { # start RATE: a fresh tourcast with that per-connection message rate
   http=$(free_port); rtmp=$(free_port)
   rm -rf "$work/data"
   "$build/tourcast" --data "$work/data" --bind 127.0.0.1 --http-port "$http" --rtmp-port "$rtmp" \
-    --leader-token bench --ws-rate "$1" --max-connections $((viewers + 100)) >"$work/log" 2>&1 &
+    --leader-token bench --ws-rate "$1" --max-connections $((viewers + 100)) --ws-per-ip $((viewers + 100)) >"$work/log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$http/healthz" >/dev/null && break; sleep 0.1; done
   url="ws://127.0.0.1:$http/ws"

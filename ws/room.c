@@ -706,6 +706,8 @@ room_t *room_new(const room_config_t *cfg, store_t *store, GError **err) {
     ec.max_connections = cfg->max_connections;
   if (cfg->rate_per_s)
     ec.rate_per_s = ec.rate_burst = cfg->rate_per_s;
+  if (cfg->max_per_ip)
+    ec.max_per_ip = cfg->max_per_ip;
   ws_endpoint_callbacks_t cb = {on_open, on_text, on_close};
   r->ep = ws_endpoint_new(&ec, &cb, r);
   r->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, session_free);

@@ -26,6 +26,7 @@ typedef struct {
   const char *images_dir;
   guint max_connections; /* WebSocket connections (5000) */
   guint rate_per_s;      /* messages per second per connection, also the burst (20) */
+  guint max_per_ip;      /* WebSocket connections from one address (1000) */
   /* The stream clock: stream_ms of the frame going out now, -1 before the
    * first and between shows. */
   gint64 (*stream_ms)(void *user);

@@ -10,11 +10,13 @@
  *
  * Room for real viewers: a connection is un-greeted until the room says it
  * greeted it (ws_endpoint_greeted(), after a valid hello). Un-greeted ones
- * are closed hello_timeout_ms after they opened, whatever they send; an
- * address holds at most max_ungreeted_per_ip of them (a new one makes the
- * address's oldest go) and at most max_per_ip connections in all; and when
- * the endpoint is full, the oldest un-greeted connection makes room for a
- * new one. So sockets that never say hello cannot keep a viewer out.
+ * are closed hello_timeout_ms after they opened, whatever they send; past
+ * WS_GREET_GRACE_MS, an address may keep at most max_ungreeted_per_ip of
+ * them (its oldest go first; a burst of honest connects from one address,
+ * a NAT or a test, each has the grace to say hello); an address holds at
+ * most max_per_ip connections in all; and when the endpoint is full, the
+ * oldest un-greeted connection makes room for a new one. So sockets that
+ * never say hello cannot keep a viewer out.
  */
 #include "ws/ws_endpoint.h"
 
@@ -74,6 +76,9 @@ struct ws_endpoint {
 
 /* How often un-greeted connections are checked against their deadline. */
 #define WS_SWEEP_MS 250
+/* An un-greeted connection this young is not evicted for its address's
+ * cap: it has had no time to say hello yet. */
+#define WS_GREET_GRACE_MS 1000
 
 /* lws' per-session data: only a pointer, so the conn outlives nothing. */
 struct ws_pss {
@@ -232,10 +237,14 @@ static peer_t *peer_get(ws_endpoint_t *ep, const char *addr) {
 }
 
 /* Closes the oldest un-greeted connection (of address `only`, unless
- * NULL). FALSE if there is none. */
-static gboolean evict_oldest(ws_endpoint_t *ep, const peer_t *only, const char *why) {
+ * NULL) opened at least `min_age_ms` ago. FALSE if there is none. */
+static gboolean evict_oldest(ws_endpoint_t *ep, const peer_t *only, guint min_age_ms,
+                             const char *why) {
+  gint64 born_before = g_get_monotonic_time() - (gint64)min_age_ms * 1000;
   for (GList *l = ep->ungreeted.head; l != NULL; l = l->next) {
     conn_t *c = l->data;
+    if (c->opened_us > born_before)
+      return FALSE; /* the rest are younger still */
     if (only == NULL || c->peer == only) {
       ep->stats.evicted++;
       ws_endpoint_close(ep, c->id, why);
@@ -251,29 +260,41 @@ static gboolean make_room(ws_endpoint_t *ep, const char *addr) {
   const ws_endpoint_config_t *cfg = &ep->cfg;
   peer_t *p = g_hash_table_lookup(ep->peers, addr);
   if (p != NULL && p->ungreeted >= cfg->max_ungreeted_per_ip)
-    evict_oldest(ep, p, "too many un-greeted connections"); /* p may be freed */
+    evict_oldest(ep, p, WS_GREET_GRACE_MS, "too many un-greeted connections"); /* p may go */
   p = g_hash_table_lookup(ep->peers, addr);
   if (p != NULL && p->open >= cfg->max_per_ip &&
-      !evict_oldest(ep, p, "too many connections from one address")) {
+      !evict_oldest(ep, p, 0, "too many connections from one address")) {
     ep->stats.refused_per_ip++;
     return FALSE;
   }
   guint open = g_hash_table_size(ep->conns) - ep->closing_now;
-  if (open >= cfg->max_connections && !evict_oldest(ep, NULL, "server full: say hello")) {
+  if (open >= cfg->max_connections && !evict_oldest(ep, NULL, 0, "server full: say hello")) {
     ep->stats.refused++;
     return FALSE;
   }
   return TRUE;
 }
 
-/* Un-greeted connections past hello_timeout_ms go, oldest first. */
+/* Un-greeted connections past hello_timeout_ms go, oldest first; so do
+ * those past the grace of an address over max_ungreeted_per_ip. */
 static gboolean on_sweep(gpointer data) {
   ws_endpoint_t *ep = data;
-  gint64 cutoff = g_get_monotonic_time() - (gint64)ep->cfg.hello_timeout_ms * 1000;
+  gint64 now = g_get_monotonic_time();
+  gint64 cutoff = now - (gint64)ep->cfg.hello_timeout_ms * 1000;
+  gint64 graced = now - (gint64)WS_GREET_GRACE_MS * 1000;
   conn_t *c;
   while ((c = g_queue_peek_head(&ep->ungreeted)) != NULL && c->opened_us <= cutoff) {
     ep->stats.hello_timeouts++;
     ws_endpoint_close(ep, c->id, "no hello in time"); /* leaves the queue */
+  }
+  for (GList *l = ep->ungreeted.head, *next; l != NULL && ((conn_t *)l->data)->opened_us <= graced;
+       l = next) {
+    next = l->next; /* closing unlinks l */
+    c = l->data;
+    if (c->peer != NULL && c->peer->ungreeted > ep->cfg.max_ungreeted_per_ip) {
+      ep->stats.evicted++;
+      ws_endpoint_close(ep, c->id, "too many un-greeted connections");
+    }
   }
   return G_SOURCE_CONTINUE;
 }
