@@ -7,7 +7,7 @@
 #include "ws/protocol.h"
 #include "ws/room.h"
 
-#define ROOM_MAX_BATCH 2000     /* orders per group commit */
+#define ROOM_MAX_BATCH 2000 /* orders per group commit */
 /* A batch that found the database locked (another process: a backup, the
  * sqlite3 shell) is put back and tried again this often, for this long
  * since its first try, before its orders are answered `unavailable`. */
@@ -57,8 +57,8 @@ typedef struct {
   gint64 product_id;
   gint64 qty;
   gint64 seen_ms;
-  gint64 show_id;  /* 0: the show open at commit time */
-  gboolean replay; /* for an earlier show, from its replay */
+  gint64 show_id;      /* 0: the show open at commit time */
+  gboolean replay;     /* for an earlier show, from its replay */
   gint64 first_try_us; /* monotonic; 0 until its first commit failed busy */
   char *key;
   char *ref;

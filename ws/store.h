@@ -40,6 +40,10 @@ typedef struct store store_t;
 #define STORE_LIMIT_MAX 1000000LL
 /* Length of a viewer token (URL-safe base64 of 18 random bytes). */
 #define STORE_TOKEN_LEN 24
+/* Products in the catalogue at most: every welcome lists them all, so the
+ * catalogue is bounded like any list the server sends (reuse a product,
+ * e.g. this week's 水蜜桃 as next week's, rather than create one per show). */
+#define STORE_MAX_PRODUCTS 500
 
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);

@@ -40,6 +40,18 @@ static gboolean product_valid(const store_product_t *p, GError **err) {
 
 /* In the transaction: insert or update, then learn id and sold. */
 static gboolean product_write(store_t *st, store_product_t *p, gint64 unix_ms, GError **err) {
+  if (p->id == 0) {
+    sqlite3_stmt *c = store_stmt(st, ST_PRODUCTS_COUNT);
+    gint64 n = sqlite3_step(c) == SQLITE_ROW ? sqlite3_column_int64(c, 0) : -1;
+    store_done(c);
+    if (n < 0)
+      return store_fail(st, err, "products count");
+    if (n >= STORE_MAX_PRODUCTS) {
+      g_set_error(err, STORE_ERROR, STORE_ERROR_INVALID,
+                  "the catalogue holds %d products: change one instead", STORE_MAX_PRODUCTS);
+      return FALSE;
+    }
+  }
   sqlite3_stmt *s = store_stmt(st, p->id == 0 ? ST_PRODUCT_INSERT : ST_PRODUCT_UPDATE);
   if (p->id != 0)
     sqlite3_bind_int64(s, 1, p->id);

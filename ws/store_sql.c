@@ -46,6 +46,7 @@ const char *const store_sql[ST_N] = {
      * checked before. No RETURNING: it buffers its rows in a temporary
      * b-tree, malloc'ed and freed per order, which cost more than the rest
      * of the order put together. */
+    [ST_PRODUCTS_COUNT] = "SELECT count(*) FROM products",
     [ST_PRODUCT_TAKE] = "UPDATE products SET stock = stock - ?2, sold = sold + ?2"
                         " WHERE id = ?1 AND stock >= ?2",
 

@@ -477,6 +477,113 @@ static void test_bounded_lists(fx_t *fx, gconstpointer data) {
   json_decref(w);
 }
 
+/* `n` copies of a four-byte character: the most a text field can cost. */
+static char *worst_text(int n) {
+  GString *s = g_string_new(NULL);
+  for (int i = 0; i < n; i++)
+    g_string_append(s, "\xF0\x9F\x8D\x91");
+  return g_string_free(s, FALSE);
+}
+
+/* The largest welcome anyone can cause: a full catalogue, 50 answered
+ * questions and 200 orders, every text at its limit. Far below the queue
+ * (1 MiB for a viewer, ROOM_LEADER_QUEUE_BYTES for the leader). */
+static void test_worst_welcome(fx_t *fx, gconstpointer data) {
+  (void)data;
+  open_room(fx);
+  char *name = worst_text(32), *unit = worst_text(8), *text = worst_text(280);
+  char *key = worst_text(64), *pickup = worst_text(32), *phone = g_strdup("13812345678");
+  gint64 product = 0;
+  for (int i = 0; i < 500; i++) {
+    char *put =
+        g_strdup_printf("{\"type\":\"product.put\",\"name\":\"%s\",\"price_cents\":100000000,"
+                        "\"unit\":\"%s\",\"stock\":1000000,\"limit_per_buyer\":99,"
+                        "\"on_sale\":true}",
+                        name, unit);
+    say(fx, LEADER, put);
+    g_free(put);
+  }
+  json_t *p = take(fx, LEADER, "product");
+  product = int_of(json_object_get(p, "product"), "id");
+  json_decref(p);
+  clear_sent(fx);
+  say(fx, LEADER, "{\"type\":\"product.put\",\"name\":\"再一个\",\"price_cents\":1}");
+  expect_error(fx, LEADER, "invalid"); /* the catalogue is full */
+  for (int i = 0; i < 200; i++) {
+    ws_conn_id_t who = 5000 + i;
+    room_test_open(fx->room, who);
+    char *hello = g_strdup_printf("{\"type\":\"hello\",\"role\":\"viewer\",\"name\":\"%s\","
+                                  "\"pickup\":\"%s\",\"phone\":\"139%08d\"}",
+                                  name, pickup, i);
+    say(fx, who, hello);
+    g_free(hello);
+    char *o = g_strdup_printf("{\"type\":\"order\",\"product_id\":%" G_GINT64_FORMAT
+                              ",\"qty\":99,\"key\":\"%s\",\"seen_ms\":864000000}",
+                              product, key);
+    say(fx, who, o);
+    g_free(o);
+    if (i < 50) {
+      char *ask = g_strdup_printf("{\"type\":\"ask\",\"text\":\"%s\"}", text);
+      say(fx, who, ask);
+      g_free(ask);
+    }
+  }
+  room_flush_orders(fx->room);
+  clear_sent(fx);
+  for (gint64 q = 1; q <= 50; q++) {
+    char *ans = g_strdup_printf(
+        "{\"type\":\"answer\",\"question_id\":%" G_GINT64_FORMAT ",\"text\":\"%s\"}", q, text);
+    say(fx, LEADER, ans);
+    g_free(ans);
+  }
+  /* The same viewer placing 200 orders: its own my_orders at the bound. */
+  for (int i = 0; i < 199; i++) {
+    char *o = g_strdup_printf("{\"type\":\"order\",\"product_id\":%" G_GINT64_FORMAT
+                              ",\"qty\":1,\"key\":\"%s%03d\",\"seen_ms\":864000000}",
+                              product + 1 + i, name, i);
+    say(fx, 5000, o);
+    g_free(o);
+  }
+  room_flush_orders(fx->room);
+  clear_sent(fx);
+  char *token = NULL;
+  {
+    store_viewer_t v = {0};
+    g_assert_true(store_viewer_by_id(fx->store, 3, &v)); /* the first of the 200 */
+    token = g_strdup(v.token);
+    store_viewer_clear(&v);
+  }
+  room_test_open(fx->room, 9000);
+  char *again =
+      g_strdup_printf("{\"type\":\"hello\",\"role\":\"viewer\",\"viewer_token\":\"%s\"}", token);
+  say(fx, 9000, again);
+  g_free(again);
+  json_t *w = must_take(fx, 9000, "welcome");
+  g_assert_cmpuint(json_array_size(json_object_get(w, "my_orders")), ==, 200);
+  char *t = json_dumps(w, JSON_COMPACT);
+  gsize viewer_bytes = strlen(t);
+  free(t);
+  json_decref(w);
+  room_test_open(fx->room, 9001);
+  say(fx, 9001, "{\"type\":\"hello\",\"role\":\"leader\",\"token\":\"" TOKEN "\"}");
+  w = must_take(fx, 9001, "welcome");
+  g_assert_cmpuint(json_array_size(json_object_get(w, "orders")), ==, 200);
+  t = json_dumps(w, JSON_COMPACT);
+  gsize leader_bytes = strlen(t);
+  free(t);
+  json_decref(w);
+  g_test_message("worst welcome: viewer %zu bytes, leader %zu bytes", viewer_bytes, leader_bytes);
+  g_assert_cmpuint(viewer_bytes, <, 512 * 1024);
+  g_assert_cmpuint(leader_bytes, <, 1024 * 1024);
+  g_free(token);
+  g_free(name);
+  g_free(unit);
+  g_free(text);
+  g_free(key);
+  g_free(pickup);
+  g_free(phone);
+}
+
 /* Viewers with the same phone are one person for the per-buyer limit. */
 static void test_person_limit(fx_t *fx, gconstpointer data) {
   (void)data;
@@ -978,6 +1085,7 @@ int main(int argc, char **argv) {
   ADD("replay-orders", test_replay_orders);
   ADD("bounded-lists", test_bounded_lists);
   ADD("person-limit", test_person_limit);
+  ADD("worst-welcome", test_worst_welcome);
   ADD("busy-retry", test_busy_retry);
   ADD("show-life", test_show_life);
   ADD("show-resume", test_show_resume);

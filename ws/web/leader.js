@@ -21,6 +21,7 @@
   var orders = [], ordersTotal = 0;      /* the open show's, oldest first */
   var replayOrders = [];                 /* older shows' replay orders that came in during the open show */
   var questions = [], highlight = null, connState = 'connecting', room = null;
+  var questionsTotal = 0;                /* the show has this many; welcome carries the newest 50 */
   var openShow = null;                   /* the open show (state waiting/live/slate) or null */
   var showAt = 0;                        /* Date.now() when openShow last came (its duration_ms is then) */
   var lastShow = null;                   /* the newest ended show */
@@ -617,7 +618,7 @@
   function renderQuestions() {
     var ul = TC.clear(TC.tid('questions'));
     if (!questions.length) ul.appendChild(el('li', { class: 'muted', text: '还没有提问' }));
-    questions.slice(-200).reverse().forEach(function (q) {
+    questions.slice().reverse().forEach(function (q) {
       var input = el('input', { class: 'grow', testid: 'answer-input-' + q.id, maxlength: 280, placeholder: q.answer ? '修改回答' : '回答' });
       var on = q.id === highlight;
       ul.appendChild(el('li', { class: on ? 'hl' : '', 'data-qid': q.id },
@@ -631,6 +632,34 @@
           el('button', { type: 'button', class: on ? 'primary' : 'ghost', testid: 'highlight-' + q.id, text: on ? '下屏' : '上屏',
             onclick: function () { send({ type: 'highlight', question_id: on ? null : q.id }); } }))));
     });
+    var older = questionsTotal - questions.length;
+    if (older > 0 && questions.length) {
+      ul.appendChild(el('li', { class: 'more' }, el('button', {
+        type: 'button', class: 'ghost', testid: 'questions-more', text: '更早的提问（还有 ' + older + ' 条）',
+        onclick: function () { send({ type: 'questions.more', before_id: questions[0].id }); } })));
+    }
+  }
+
+  /* An older page of questions (questions.more), before what the list has. */
+  function olderQuestions(m) {
+    var have = {};
+    questions.forEach(function (q) { have[q.id] = true; });
+    questions = (m.questions || []).filter(function (q) { return !have[q.id]; }).concat(questions);
+    questionsTotal = m.questions_total;
+    renderQuestions();
+  }
+
+  /* The server held back order.new while this console was behind (a flash
+   * sale faster than its link): reload the newest orders instead. */
+  function reloadOrders(m) {
+    if (!openShow || m.show_id !== openShow.id) return;
+    var id = openShow.id;
+    api('/api/shows/' + id + '/orders?limit=1000').then(function (list) {
+      if (!openShow || openShow.id !== id) return;
+      orders = list.slice().reverse().filter(function (o) { return !isReplayOfOlder(o); });
+      ordersTotal = Math.max(m.orders_total || 0, orders.length);
+      renderOrdersCard();
+    }).catch(function () {});
   }
 
   /* An order of the open show, or a replay order of an older one. */
@@ -653,6 +682,7 @@
         (m.orders || []).slice().reverse().forEach(function (o) { (isReplayOfOlder(o) ? replayOrders : orders).push(o); });
         ordersTotal = Math.max(m.orders_total || 0, orders.length);
         questions = m.questions || [];
+        questionsTotal = Math.max(m.questions_total || 0, questions.length);
         nextShow = m.next_show || null;
         if (m.settings) settings = m.settings;
         TC.tid('viewer-count').textContent = m.viewers + ' 人在看';
@@ -687,7 +717,9 @@
         if (older) refreshPast(1500); /* the past shows' counts and lists */
         break;
       }
-      case 'question': questions.push(m); renderQuestions(); break;
+      case 'question': questions.push(m); questionsTotal++; renderQuestions(); break;
+      case 'questions.page': olderQuestions(m); break;
+      case 'order.gap': reloadOrders(m); break;
       case 'answer':
         questions.forEach(function (q) { if (q.id === m.question_id) q.answer = m.text; });
         renderQuestions();

@@ -163,9 +163,25 @@
   });
   if (TC.store.get('viewer_token') || TC.store.get('details')) join();
 
+  /* The timeline comes in pages of at most EVENTS_PAGE (the server's bound),
+   * each after the last one's (stream_ms, id); a short page is the end. */
+  var EVENTS_PAGE = 1000, EVENTS_MAX_PAGES = 200;
+  function fetchEvents(all, after) {
+    var q = '?limit=' + EVENTS_PAGE + (after ? '&after_ms=' + after.stream_ms + '&after_id=' + after.id : '');
+    return fetch('/api/shows/' + showId + '/events' + q).then(function (r) {
+      if (!r.ok) throw new Error('events ' + r.status);
+      return r.json();
+    }).then(function (page) {
+      all = all.concat(page);
+      if (page.length < EVENTS_PAGE || all.length >= EVENTS_PAGE * EVENTS_MAX_PAGES) return all;
+      return fetchEvents(all, page[page.length - 1]);
+    });
+  }
+
   Promise.all([
-    fetch('/api/shows').then(function (r) { return r.json(); }),
-    fetch('/api/shows/' + showId + '/events').then(function (r) { if (!r.ok) throw new Error('events ' + r.status); return r.json(); })
+    /* This show only: the newest below showId + 1. */
+    fetch('/api/shows?limit=1&before_id=' + (showId + 1)).then(function (r) { return r.json(); }),
+    fetchEvents([], null)
   ]).then(function (res) {
     res[0].forEach(function (s) { if (s.id === showId) show = s; });
     events = res[1].slice().sort(function (a, b) { return a.stream_ms - b.stream_ms || a.id - b.id; });

@@ -17,6 +17,7 @@
   var pastShows = null;       /* /api/shows with a replay, newest first */
   var connState = 'connecting';
   var questions = [];         /* QUESTION objects, oldest first */
+  var questionsTotal = 0;     /* the show has this many; the welcome carries the newest 50 */
   var highlight = null;       /* the highlighted question on screen (follows the video) */
   var me = null;              /* the last welcome */
   var guest = true;
@@ -220,12 +221,27 @@
   function renderQuestions() {
     var ul = TC.tid('questions');
     TC.clear(ul);
-    questions.slice(-100).reverse().forEach(function (q) {
+    questions.slice().reverse().forEach(function (q) {
       ul.appendChild(TC.el('li', { class: q.id === highlight ? 'hl' : '', 'data-qid': q.id },
         TC.el('span', { class: 'who', text: q.name }),
         TC.el('span', { class: 'q', text: q.text }),
         q.answer ? TC.el('div', { class: 'ans', text: '团长：' + q.answer }) : null));
     });
+    var older = questionsTotal - questions.length;
+    if (older > 0 && questions.length) {
+      ul.appendChild(TC.el('li', { class: 'more' }, TC.el('button', {
+        type: 'button', class: 'ghost', testid: 'questions-more', text: '更早的提问（还有 ' + older + ' 条）',
+        onclick: function () { room.send({ type: 'questions.more', before_id: questions[0].id }); } })));
+    }
+  }
+
+  /* An older page of questions (questions.more): before what the list has. */
+  function olderQuestions(m) {
+    var have = {};
+    questions.forEach(function (q) { have[q.id] = true; });
+    questions = (m.questions || []).filter(function (q) { return !have[q.id]; }).concat(questions);
+    questionsTotal = m.questions_total;
+    renderQuestions();
   }
 
   function tick(m) {
@@ -247,6 +263,7 @@
   function newShow() {
     sync.clear();
     questions = [];
+    questionsTotal = 0;
     highlight = null;
     shop.pinned = null;
     shop.mine = shop.mine.filter(function (o) { return o.state === 'pending'; });
@@ -312,6 +329,7 @@
     pinTarget = m.pinned;
     hlTarget = m.highlight;
     questions = m.questions || [];
+    questionsTotal = Math.max(m.questions_total || 0, questions.length);
     highlight = keep ? shown.hl : m.highlight;
     TC.tid('viewer-count').textContent = m.viewers + ' 人在看';
     TC.$('#me').textContent = guest ? '游客 · 下单或提问时再填写自提信息' : m.name + ' · 自提点 ' + m.pickup;
@@ -353,7 +371,8 @@
     if (shop.handle(m)) return;
     switch (m.type) {
       case 'welcome': onWelcome(m); break;
-      case 'question': questions.push(m); renderQuestions(); break;
+      case 'question': questions.push(m); questionsTotal++; renderQuestions(); break;
+      case 'questions.page': olderQuestions(m); break;
       case 'answer':
         questions.forEach(function (q) { if (q.id === m.question_id) q.answer = m.text; });
         renderQuestions();
