@@ -158,7 +158,11 @@ class AbuseTable:
             detail = fn() or ""
             ok = True
         except Exception as e:  # the row fails, the others still run
-            detail = f"{type(e).__name__}: {e}"
+            import traceback
+            where = traceback.extract_tb(e.__traceback__)
+            ours = [f"{os.path.basename(f.filename)}:{f.lineno}" for f in where
+                    if "tests/e2e" in f.filename]
+            detail = f"{type(e).__name__}: {e} (at {' < '.join(reversed(ours))})"
             ok = False
             self.failed.append(name)
         after = self.server.rss_kb()
