@@ -190,15 +190,15 @@ static snapshot_t snapshot(sfx_t *fx, gint64 product) {
   return s;
 }
 
-static void expect_batch_fails(sfx_t *fx, const store_order_req_t *reqs, gsize n, gint64 product,
-                               const char *message) {
+static void expect_batch_fails_code(sfx_t *fx, const store_order_req_t *reqs, gsize n,
+                                    gint64 product, int code, const char *message) {
   snapshot_t before = snapshot(fx, product);
   store_stats_t st0, st1;
   store_get_stats(fx->st, &st0);
   store_order_res_t res[8];
   GError *err = NULL;
   g_assert_false(store_order_batch(fx->st, reqs, n, res, &err));
-  g_assert_error(err, STORE_ERROR, STORE_ERROR_SQLITE);
+  g_assert_error(err, STORE_ERROR, code);
   g_assert_nonnull(strstr(err->message, message));
   g_clear_error(&err);
   for (gsize i = 0; i < n; i++) {
@@ -213,6 +213,11 @@ static void expect_batch_fails(sfx_t *fx, const store_order_req_t *reqs, gsize n
   g_assert_cmpint(st1.orders[STORE_ORDER_OK], ==, st0.orders[STORE_ORDER_OK]);
   g_assert_cmpint(st1.order_batches, ==, st0.order_batches);
   g_assert_cmpint(st1.rollbacks, ==, st0.rollbacks + 1);
+}
+
+static void expect_batch_fails(sfx_t *fx, const store_order_req_t *reqs, gsize n, gint64 product,
+                               const char *message) {
+  expect_batch_fails_code(fx, reqs, n, product, STORE_ERROR_SQLITE, message);
 }
 
 static void expect_batch_ok(sfx_t *fx, const store_order_req_t *reqs, gsize n) {
@@ -235,7 +240,7 @@ static void test_failures(sfx_t *fx, gconstpointer data) {
                                 {show, v, p, 1, "l2", -1, 1, T0, FALSE}};
   store_set_busy_timeout(fx->st, 20);
   sfx_exec(other, "BEGIN IMMEDIATE");
-  expect_batch_fails(fx, locked, 2, p, "begin");
+  expect_batch_fails_code(fx, locked, 2, p, STORE_ERROR_BUSY, "begin");
   sfx_exec(other, "COMMIT");
   expect_batch_ok(fx, locked, 2); /* the same keys, retried */
 
