@@ -24,6 +24,34 @@ static int name_is_safe(const char *name) {
   return 1;
 }
 
+/* The same bytes as a query's paging arguments ("key=value&..."): each one
+ * accepted is in range, each refused leaves the route as it was. */
+static void page_args(const uint8_t *data, size_t size) {
+  char buf[256];
+  size_t len = size < sizeof buf - 1 ? size : sizeof buf - 1;
+  memcpy(buf, data, len);
+  buf[len] = '\0';
+  char *save = NULL;
+  for (char *kv = strtok_r(buf, "&", &save); kv != NULL; kv = strtok_r(NULL, "&", &save)) {
+    char *eq = strchr(kv, '=');
+    if (eq == NULL)
+      continue;
+    *eq = '\0';
+    http_route_t r, before;
+    memset(&r, 0, sizeof r);
+    before = r;
+    if (!http_route_page(kv, eq + 1, &r)) {
+      if (memcmp(&r, &before, sizeof r) != 0)
+        abort();
+      continue;
+    }
+    if (r.before_id < 0 || r.before_id > HTTP_ROUTE_ID_MAX || r.after_id < 0 ||
+        r.after_id > HTTP_ROUTE_ID_MAX || r.after_ms < 0 || r.after_ms > HTTP_ROUTE_ID_MAX ||
+        r.limit < 0 || r.limit > 100000)
+      abort();
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   http_route_t r;
   http_route_kind_t k = http_route_parse((const char *)data, size, &r);
@@ -103,5 +131,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (n > 0)
     (void)http_route_web_content_type(r.name);
+  page_args(data, size);
   return 0;
 }
