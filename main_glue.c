@@ -204,6 +204,12 @@ char *metrics_text(void *user) {
   prom_metric(s, "tourcast_rtmp_connections_rejected_total", "counter",
               "RTMP connections refused or closed on bad input.", NULL,
               (double)rs.connections_rejected);
+  prom_metric(s, "tourcast_rtmp_connections_evicted_total", "counter",
+              "Unauthenticated RTMP connections closed to make room for a newer one.", NULL,
+              (double)rs.connections_evicted);
+  prom_metric(s, "tourcast_rtmp_auth_timeouts_total", "counter",
+              "RTMP connections closed for no accepted publish within the deadline.", NULL,
+              (double)rs.auth_timeouts);
   prom_metric(s, "tourcast_rtmp_bytes_in_total", "counter", "Bytes read from RTMP sockets.", NULL,
               (double)rs.bytes_in);
   prom_metric(s, "tourcast_pipeline_sessions_total", "counter", "Publishes handled.", NULL,

@@ -5,8 +5,30 @@
  * A connection's life: accepted → reading (paused while the consumer is
  * full, so TCP pushes back on the phone) → closing (a refused publisher
  * reads why) → closed. Protocol errors close that connection only.
+ *
+ * Strangers' sockets never keep the phone out. A connection is
+ * unauthenticated from accept until rtmp_conn accepts its publish (right
+ * app and key; on_publish_start is the one place that marks it), and
+ * authenticated from then on, for the rest of its life. Unauthenticated
+ * connections:
+ *   - must be authenticated within auth_timeout_ms of accept (5 s), counted
+ *     from accept: pings, acks, chunk sizes or anything else they send do
+ *     not extend it (the sweep on_tick closes them, auth_timeouts);
+ *   - are at most max_unauth_per_ip (8) per address: one more from that
+ *     address evicts its oldest unauthenticated connection;
+ *   - make room when the server is full (max_connections, 128): the oldest
+ *     unauthenticated one is evicted for the newcomer (connections_evicted).
+ * The authenticated publisher is never evicted or timed out by these rules.
+ * Evicting the oldest rather than refusing the newest is what lets the phone
+ * in even from the attacker's own address (a shared NAT, or loopback in the
+ * tests): squatters are old by the time the phone arrives, and an honest
+ * client reaches publish in a few round trips, long before it is the oldest.
+ * Addresses are compared exactly (an IPv6 peer holding a whole prefix gets
+ * a cap per address; the total cap and global eviction still hold).
  */
 #include "stream/rtmp_server.h"
+
+#include <string.h>
 
 #include <gio/gio.h>
 #include <gst/gst.h>
@@ -20,6 +42,12 @@ GST_DEBUG_CATEGORY_STATIC(rtmp_debug);
 #define RETRY_MS 10     /* how soon a paused publisher asks can_accept again */
 #define ACCEPT_PER_WAKEUP 16
 #define ACCEPT_BACKOFF_MS 100 /* after an accept error such as EMFILE */
+/* A burst of a full server's worth of connects waits in the kernel. With a
+ * short queue the kernel drops the handshake's last ACK of the overflow, and
+ * a phone connecting during a burst reaches accept() only when its SYN-ACK
+ * is sent again, 1 s and more later (measured: 160 connects on loopback, a
+ * backlog of 32, the last accepted after 3 s). */
+#define LISTEN_BACKLOG RTMP_MAX_CONNECTIONS
 
 typedef struct server_conn server_conn_t;
 
@@ -33,7 +61,9 @@ struct server_conn {
   GSource *retry_source; /* while paused by back-pressure */
   gint64 opened_us;
   gint64 last_input_us;
-  gint64 closing_us; /* 0 until the connection only flushes before closing */
+  gint64 closing_us;      /* 0 until the connection only flushes before closing */
+  gboolean authenticated; /* its publish was accepted; see mark_authenticated */
+  char ip[64];            /* the peer's address, for the per-address cap */
 };
 
 struct rtmp_server {
@@ -61,7 +91,9 @@ void rtmp_server_limits_init(rtmp_server_limits_t *l) {
   rtmp_chunk_limits_t cl;
 
   rtmp_chunk_limits_init(&cl);
-  l->max_connections = 16;
+  l->max_connections = RTMP_MAX_CONNECTIONS;
+  l->max_unauth_per_ip = RTMP_MAX_UNAUTH_PER_IP;
+  l->auth_timeout_ms = RTMP_AUTH_DEADLINE_MS;
   l->max_message_size = cl.max_message_size;
   l->max_chunk_streams = cl.max_chunk_streams;
   l->max_pending_bytes = cl.max_pending_bytes;
@@ -129,10 +161,21 @@ static gboolean on_may_publish(void *user) {
   return TRUE;
 }
 
+/* The one place a connection becomes authenticated: rtmp_conn accepted its
+ * publish (right app, right key, may_publish said yes). It stays so after
+ * an unpublish: it proved it holds the key. */
+static void mark_authenticated(server_conn_t *sc) {
+  if (!sc->authenticated)
+    GST_DEBUG("[%s] authenticated after %" G_GINT64_FORMAT " ms", sc->label,
+              (g_get_monotonic_time() - sc->opened_us) / 1000);
+  sc->authenticated = TRUE;
+}
+
 static void on_publish_start(void *user, const char *key) {
   server_conn_t *sc = user;
   rtmp_server_t *srv = sc->srv;
 
+  mark_authenticated(sc);
   srv->publisher = sc;
   srv->stats.publishing = TRUE;
   GST_INFO("[%s] is the live publisher", sc->label);
@@ -287,7 +330,7 @@ static gboolean flush_output(server_conn_t *sc) {
 
 /* ---- accepting ---- */
 
-static void open_conn(rtmp_server_t *srv, GSocket *sock) {
+static void open_conn(rtmp_server_t *srv, GSocket *sock, const char *ip) {
   server_conn_t *sc = g_new0(server_conn_t, 1);
   rtmp_conn_callbacks_t cb = {on_may_publish, on_publish_start, on_flv_data, on_publish_stop};
   rtmp_conn_config_t cfg;
@@ -305,6 +348,7 @@ static void open_conn(rtmp_server_t *srv, GSocket *sock) {
   g_socket_set_keepalive(sock, TRUE);
   sc->srv = srv;
   sc->sock = sock; /* takes the reference */
+  g_strlcpy(sc->ip, ip, sizeof sc->ip);
   sc->opened_us = sc->last_input_us = g_get_monotonic_time();
   rtmp_conn_config_init(&cfg);
   cfg.app = srv->app;
@@ -319,6 +363,59 @@ static void open_conn(rtmp_server_t *srv, GSocket *sock) {
   srv->stats.connections_open++;
   GST_INFO("[%s] accepted", sc->label);
   start_reading(sc);
+}
+
+/* The peer's address without the port ("?" if unknown), into buf. */
+static void peer_ip(GSocket *sock, char *buf, gsize size) {
+  GSocketAddress *peer = g_socket_get_remote_address(sock, NULL);
+  char *s = NULL;
+
+  if (peer != NULL && G_IS_INET_SOCKET_ADDRESS(peer))
+    s = g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(peer)));
+  g_strlcpy(buf, s ? s : "?", size);
+  g_free(s);
+  g_clear_object(&peer);
+}
+
+/* The oldest unauthenticated connection, from `ip` only unless it is NULL;
+ * `count` gets how many there are. The list is newest first. */
+static server_conn_t *oldest_unauthenticated(rtmp_server_t *srv, const char *ip, guint *count) {
+  server_conn_t *oldest = NULL;
+
+  *count = 0;
+  for (GList *l = srv->conns; l != NULL; l = l->next) {
+    server_conn_t *sc = l->data;
+    if (sc->authenticated || (ip != NULL && strcmp(sc->ip, ip) != 0))
+      continue;
+    (*count)++;
+    oldest = sc;
+  }
+  return oldest;
+}
+
+static void evict(server_conn_t *sc, const char *why) {
+  sc->srv->stats.connections_evicted++;
+  close_conn(sc, why);
+}
+
+/* Makes room for a new connection from `ip`, evicting as the header says.
+ * FALSE if there is none to be had: every open connection is authenticated. */
+static gboolean make_room(rtmp_server_t *srv, const char *ip) {
+  const rtmp_server_limits_t *l = &srv->limits;
+  guint n;
+  server_conn_t *old = oldest_unauthenticated(srv, ip, &n);
+
+  while (l->max_unauth_per_ip > 0 && n >= l->max_unauth_per_ip && old != NULL) {
+    evict(old, "evicted: a newer connection from the same address");
+    old = oldest_unauthenticated(srv, ip, &n);
+  }
+  while (srv->stats.connections_open >= l->max_connections) {
+    old = oldest_unauthenticated(srv, NULL, &n);
+    if (old == NULL)
+      return FALSE;
+    evict(old, "evicted: server full, a newer connection needs the room");
+  }
+  return TRUE;
 }
 
 static gboolean on_incoming(GSocket *listener, GIOCondition cond, gpointer data);
@@ -339,6 +436,7 @@ static gboolean on_incoming(GSocket *listener, GIOCondition cond, gpointer data)
   for (int i = 0; i < ACCEPT_PER_WAKEUP; i++) {
     GError *err = NULL;
     GSocket *sock = g_socket_accept(listener, NULL, &err);
+    char ip[64];
 
     if (sock == NULL) {
       gboolean again = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
@@ -356,19 +454,26 @@ static gboolean on_incoming(GSocket *listener, GIOCondition cond, gpointer data)
           add_source(srv, g_timeout_source_new(ACCEPT_BACKOFF_MS), on_accept_retry, srv);
       return G_SOURCE_REMOVE;
     }
-    if (srv->stats.connections_open >= srv->limits.max_connections) {
-      GST_INFO("connection refused: %u already open", srv->stats.connections_open);
+    peer_ip(sock, ip, sizeof ip);
+    if (!make_room(srv, ip)) {
+      GST_INFO("connection from %s refused: %u open, all authenticated", ip,
+               srv->stats.connections_open);
       srv->stats.connections_rejected++;
       g_socket_close(sock, NULL);
       g_object_unref(sock);
       continue;
     }
-    open_conn(srv, sock);
+    open_conn(srv, sock, ip);
   }
   return G_SOURCE_CONTINUE;
 }
 
 /* ---- timeouts ---- */
+
+/* Past the publish deadline; counted from accept, so input does not help. */
+static gboolean auth_expired(const rtmp_server_t *srv, const server_conn_t *sc, gint64 now) {
+  return !sc->authenticated && now - sc->opened_us > (gint64)srv->limits.auth_timeout_ms * 1000;
+}
 
 static const char *timed_out(const rtmp_server_t *srv, const server_conn_t *sc, gint64 now) {
   const rtmp_server_limits_t *l = &srv->limits;
@@ -395,10 +500,14 @@ static gboolean on_tick(gpointer data) {
 
   for (l = srv->conns; l != NULL; l = next) {
     server_conn_t *sc = l->data;
-    const char *why = timed_out(srv, sc, now);
+    const char *why;
     next = l->next; /* closing removes only this node */
-    if (why != NULL)
+    if (auth_expired(srv, sc, now)) {
+      srv->stats.auth_timeouts++;
+      close_conn(sc, "no accepted publish within the deadline");
+    } else if ((why = timed_out(srv, sc, now)) != NULL) {
       close_conn(sc, why);
+    }
   }
   return G_SOURCE_CONTINUE;
 }
@@ -406,7 +515,7 @@ static gboolean on_tick(gpointer data) {
 /* Ticks often enough to honour the shortest timeout within a quarter of it. */
 static void start_tick(rtmp_server_t *srv) {
   const rtmp_server_limits_t *l = &srv->limits;
-  guint shortest = MIN(MIN(l->handshake_timeout_ms, l->idle_timeout_ms),
+  guint shortest = MIN(MIN(MIN(l->handshake_timeout_ms, l->idle_timeout_ms), l->auth_timeout_ms),
                        MIN(l->publish_idle_timeout_ms, l->close_flush_timeout_ms));
 
   drop_source(&srv->tick_source);
@@ -435,7 +544,7 @@ static GSocket *listen_on(const char *bind_addr, guint16 port, GError **err) {
   if (sock == NULL)
     goto out;
   g_socket_set_blocking(sock, FALSE);
-  g_socket_set_listen_backlog(sock, 32);
+  g_socket_set_listen_backlog(sock, LISTEN_BACKLOG);
   if (!g_socket_bind(sock, sa, TRUE, err) || !g_socket_listen(sock, err))
     g_clear_object(&sock);
 out:

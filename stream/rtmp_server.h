@@ -13,6 +13,13 @@
 
 typedef struct rtmp_server rtmp_server_t;
 
+/* Room for the real publisher (rtmp_server.c's header says how they work
+ * together; ws/PROTOCOL.md "Limits" lists them). A connection is
+ * unauthenticated until its publish is accepted (right app, right key). */
+#define RTMP_MAX_CONNECTIONS 128   /* open at once, authenticated or not */
+#define RTMP_MAX_UNAUTH_PER_IP 8   /* unauthenticated ones from one address */
+#define RTMP_AUTH_DEADLINE_MS 5000 /* from accept to an accepted publish */
+
 typedef struct {
   /* A publisher was accepted (right key, nobody else live). `key` is borrowed. */
   void (*publish_start)(void *user, const char *key);
@@ -34,7 +41,9 @@ typedef struct {
 
 typedef struct {
   guint64 connections_accepted;
-  guint64 connections_rejected; /* refused publishes, protocol errors, over the limit */
+  guint64 connections_rejected; /* refused publishes, protocol errors, full of publishers */
+  guint64 connections_evicted;  /* unauthenticated ones closed to make room for a new one */
+  guint64 auth_timeouts;        /* unauthenticated ones closed at the publish deadline */
   guint64 bytes_in;
   guint64 media_messages;
   guint connections_open;
@@ -54,7 +63,16 @@ void rtmp_server_free(rtmp_server_t *srv);
 /* Limits on what peers may cost us; the defaults (in parentheses) are what
  * rtmp_server_new() starts with. */
 typedef struct {
-  guint max_connections;         /* open at once; more are closed on accept (16) */
+  /* Open at once (RTMP_MAX_CONNECTIONS). When full, a new connection evicts
+   * the oldest unauthenticated one; only if every open one is authenticated
+   * is the new one closed on accept. */
+  guint max_connections;
+  /* Unauthenticated connections from one address (RTMP_MAX_UNAUTH_PER_IP;
+   * 0: no cap). One more evicts that address's oldest unauthenticated one. */
+  guint max_unauth_per_ip;
+  /* From accept to an accepted publish (RTMP_AUTH_DEADLINE_MS); nothing the
+   * peer sends meanwhile extends it. Past it the connection is closed. */
+  guint auth_timeout_ms;
   guint32 max_message_size;      /* a larger RTMP message closes the connection (4 MiB) */
   guint max_chunk_streams;       /* distinct chunk stream ids per connection (64) */
   gsize max_pending_bytes;       /* unfinished messages per connection (8 MiB) */

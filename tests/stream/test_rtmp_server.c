@@ -2,7 +2,10 @@
  * ffmpeg and GStreamer's rtmp2sink publish into a GMainLoop-driven server,
  * the FLV we hand on is checked with ffprobe and flvdemux; wrong keys and a
  * second publisher are refused while the first stays live; limits and
- * timeouts are checked with raw sockets from a helper thread. */
+ * timeouts are checked with raw sockets from a helper thread, among them the
+ * room the real publisher always gets: the publish deadline that input does
+ * not extend, eviction of the oldest unauthenticated connection when full,
+ * the per-address cap, and the authenticated publisher never evicted. */
 #include <string.h>
 #include <unistd.h>
 
@@ -229,7 +232,9 @@ static void check_session(const GByteArray *flv, double min_s, double max_s) {
 
 /* ---- a hostile client on the side ---- */
 
-static GSocket *raw_connect(guint16 port) {
+/* A connection to the server from `src` (a loopback address such as
+ * "127.0.0.2"; NULL: the kernel's pick, 127.0.0.1). */
+static GSocket *raw_connect_from(guint16 port, const char *src) {
   GError *err = NULL;
   GSocket *s =
       g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &err);
@@ -238,11 +243,22 @@ static GSocket *raw_connect(guint16 port) {
 
   g_assert_no_error(err);
   g_socket_set_timeout(s, 5);
+  if (src != NULL) {
+    GInetAddress *ia = g_inet_address_new_from_string(src);
+    GSocketAddress *local = g_inet_socket_address_new(ia, 0);
+    g_assert_true(g_socket_bind(s, local, FALSE, &err));
+    g_object_unref(local);
+    g_object_unref(ia);
+  }
   g_assert_true(g_socket_connect(s, sa, NULL, &err));
   g_assert_no_error(err);
   g_object_unref(sa);
   g_object_unref(lo);
   return s;
+}
+
+static GSocket *raw_connect(guint16 port) {
+  return raw_connect_from(port, NULL);
 }
 
 static void raw_send(GSocket *s, const void *p, gsize len) {
@@ -445,27 +461,19 @@ static double closed_at(GSocket *s, gint64 t0) {
   return (g_get_monotonic_time() - t0) / 1e6;
 }
 
-static gpointer limits_thread(gpointer data) {
-  guint16 port = GPOINTER_TO_UINT(data);
-  gint64 t0 = g_get_monotonic_time();
-  GSocket *a, *b, *c;
-  double ta, tb;
+/* ---- limits, timeouts and room, scripted from a helper thread ---- */
 
-  a = raw_connect(port); /* silent: handshake timeout (300 ms) */
-  g_usleep(50000);
-  b = raw_connect(port);
-  raw_handshake(b); /* then silent: idle timeout (800 ms after its last byte) */
-  g_usleep(50000);
-  c = raw_connect(port); /* over the limit of 2: closed at once */
-  g_assert_cmpfloat(wait_closed(c), <, 0.5);
-  /* Lower bounds are hard (the server may not close earlier); upper bounds
-   * leave room for a loaded machine. */
-  ta = closed_at(a, t0);
-  tb = closed_at(b, t0);
-  g_assert_cmpfloat(ta, >=, 0.3);
-  g_assert_cmpfloat(ta, <, 2.0);
-  g_assert_cmpfloat(tb, >=, 0.85);
-  g_assert_cmpfloat(tb, <, 3.0);
+typedef void (*script_fn)(guint16 port);
+
+typedef struct {
+  ctx_t *cx;
+  script_fn fn;
+} script_t;
+
+static gpointer script_runner(gpointer data) {
+  script_t *sc = data;
+  sc->fn(rtmp_server_port(sc->cx->srv));
+  g_atomic_int_set(&sc->cx->limits_done, 1);
   return NULL;
 }
 
@@ -476,37 +484,312 @@ static gboolean poll_thread_done(gpointer data) {
   return G_SOURCE_CONTINUE;
 }
 
-static gpointer limits_runner(gpointer data) {
-  ctx_t *cx = data;
-  limits_thread(GUINT_TO_POINTER((guint)rtmp_server_port(cx->srv)));
-  g_atomic_int_set(&cx->limits_done, 1);
-  return NULL;
+/* Sets `l` on a fresh server in `cx` and runs `fn` against it from a thread
+ * while the loop turns; the caller checks stats and ctx_clear()s. */
+static void run_script(ctx_t *cx, const rtmp_server_limits_t *l, script_fn fn) {
+  script_t sc = {cx, fn};
+  GThread *t;
+  guint poll, deadline;
+
+  ctx_init(cx);
+  cx->spawned_extra = TRUE; /* raw publishers only */
+  rtmp_server_set_limits(cx->srv, l);
+  t = g_thread_new("script", script_runner, &sc);
+  poll = g_timeout_add(20, poll_thread_done, cx);
+  deadline = g_timeout_add_seconds(15, on_deadline, NULL);
+  g_main_loop_run(cx->loop);
+  g_thread_join(t);
+  g_source_remove(poll);
+  g_source_remove(deadline);
+}
+
+/* TRUE if the server has not closed `s` within `ms` (nothing may be left to
+ * read on it: any readable byte counts as closing). */
+static gboolean still_open(GSocket *s, guint ms) {
+  GError *err = NULL;
+  gboolean ready =
+      g_socket_condition_timed_wait(s, G_IO_IN | G_IO_HUP, (gint64)ms * 1000, NULL, &err);
+  g_clear_error(&err);
+  return !ready;
+}
+
+static void close_sock(GSocket *s) {
+  g_socket_close(s, NULL);
+  g_object_unref(s);
+}
+
+static gboolean bytes_contain(const GByteArray *a, const char *needle) {
+  gsize n = strlen(needle);
+  for (gsize i = 0; i + n <= a->len; i++)
+    if (memcmp(a->data + i, needle, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Reads the server's replies until `needle` is among them. */
+static void read_until(GSocket *s, const char *needle) {
+  GByteArray *got = g_byte_array_new();
+  guint8 buf[4096];
+
+  while (got->len < (1u << 20) && !bytes_contain(got, needle)) {
+    gssize n = g_socket_receive(s, (gchar *)buf, sizeof buf, NULL, NULL);
+    g_assert_cmpint(n, >, 0);
+    g_byte_array_append(got, buf, (guint)n);
+  }
+  g_assert_true(bytes_contain(got, needle));
+  g_byte_array_unref(got);
+}
+
+/* One small valid message of those a squatter sends to look alive: Set
+ * Chunk Size, a ping request, Window Ack Size, Acknowledgement. FALSE once
+ * the server has closed the connection. */
+static gboolean send_keepalive(GSocket *s, guint i) {
+  static const struct {
+    guint8 type;
+    guint8 len;
+    guint8 payload[6];
+  } msgs[] = {
+      {RTMP_MSG_SET_CHUNK_SIZE, 4, {0, 0, 0x10, 0}},
+      {RTMP_MSG_USER_CONTROL, 6, {0, 6, 0, 0, 0x04, 0xd2}},
+      {RTMP_MSG_WINDOW_ACK_SIZE, 4, {0, 0x26, 0x25, 0xa0}},
+      {RTMP_MSG_ACK, 4, {0, 0, 0x0c, 0x01}},
+  };
+  GByteArray *out = g_byte_array_new();
+  rtmp_message_t m = {2, msgs[i % 4].type, 0, 0, msgs[i % 4].payload, msgs[i % 4].len};
+  gssize n;
+
+  rtmp_chunk_write(out, RTMP_CHUNK_SIZE_DEFAULT, &m);
+  n = g_socket_send(s, (const gchar *)out->data, out->len, NULL, NULL);
+  g_byte_array_unref(out);
+  return n == (gssize)m.len + 12;
+}
+
+static void limits_script(guint16 port) {
+  gint64 t0 = g_get_monotonic_time();
+  GSocket *a, *b;
+  double ta, tb;
+
+  a = raw_connect(port); /* silent: handshake timeout (300 ms) */
+  g_usleep(50000);
+  b = raw_connect(port);
+  raw_handshake(b); /* then silent: idle timeout (800 ms after its last byte) */
+  /* Lower bounds are hard (the server may not close earlier); upper bounds
+   * leave room for a loaded machine. */
+  ta = closed_at(a, t0);
+  tb = closed_at(b, t0);
+  g_assert_cmpfloat(ta, >=, 0.3);
+  g_assert_cmpfloat(ta, <, 2.0);
+  g_assert_cmpfloat(tb, >=, 0.85);
+  g_assert_cmpfloat(tb, <, 3.0);
 }
 
 static void test_limits(void) {
   ctx_t cx;
   rtmp_server_limits_t l;
   rtmp_server_stats_t st;
-  GThread *t;
-  guint poll, deadline;
 
-  ctx_init(&cx);
   rtmp_server_limits_init(&l);
-  l.max_connections = 2;
   l.handshake_timeout_ms = 300;
   l.idle_timeout_ms = 800;
-  rtmp_server_set_limits(cx.srv, &l);
-  t = g_thread_new("limits", limits_runner, &cx);
-  poll = g_timeout_add(20, poll_thread_done, &cx);
-  deadline = g_timeout_add_seconds(10, on_deadline, NULL);
-  g_main_loop_run(cx.loop);
-  g_thread_join(t);
-  g_source_remove(poll);
-  g_source_remove(deadline);
+  l.auth_timeout_ms = 10000; /* out of the way: the other timeouts are tested */
+  run_script(&cx, &l, limits_script);
   rtmp_server_get_stats(cx.srv, &st);
   g_assert_cmpuint(st.connections_accepted, ==, 2);
-  g_assert_cmpuint(st.connections_rejected, ==, 1);
+  g_assert_cmpuint(st.connections_rejected, ==, 0);
+  g_assert_cmpuint(st.auth_timeouts, ==, 0);
   g_assert_cmpuint(st.connections_open, ==, 0);
+  ctx_clear(&cx);
+}
+
+/* A handshaken squatter sends something every 100 ms, a silent one nothing:
+ * both are closed at the 600 ms publish deadline, counted from accept. */
+static void deadline_script(guint16 port) {
+  gint64 t0 = g_get_monotonic_time();
+  GSocket *silent = raw_connect(port), *pinger = raw_connect(port);
+  double t_pinger, t_silent;
+
+  raw_handshake(pinger);
+  for (guint i = 0;; i++) {
+    guint8 buf[4096];
+    gssize n;
+    GError *err = NULL;
+
+    if (!send_keepalive(pinger, i))
+      break;
+    if (!g_socket_condition_timed_wait(pinger, G_IO_IN, 100000, NULL, &err)) {
+      g_clear_error(&err);
+      continue;
+    }
+    n = g_socket_receive(pinger, (gchar *)buf, sizeof buf, NULL, NULL);
+    if (n <= 0) /* a ping response is n > 0; the close ends it */
+      break;
+    g_assert_cmpfloat((g_get_monotonic_time() - t0) / 1e6, <, 3.0);
+  }
+  t_pinger = (g_get_monotonic_time() - t0) / 1e6;
+  close_sock(pinger);
+  t_silent = closed_at(silent, t0);
+  g_assert_cmpfloat(t_pinger, >=, 0.6);
+  g_assert_cmpfloat(t_pinger, <, 2.5);
+  g_assert_cmpfloat(t_silent, >=, 0.6);
+  g_assert_cmpfloat(t_silent, <, 2.5);
+}
+
+static void test_auth_deadline(void) {
+  ctx_t cx;
+  rtmp_server_limits_t l;
+  rtmp_server_stats_t st;
+
+  rtmp_server_limits_init(&l);
+  l.auth_timeout_ms = 600;
+  run_script(&cx, &l, deadline_script);
+  rtmp_server_get_stats(cx.srv, &st);
+  g_assert_cmpuint(st.auth_timeouts, ==, 2);
+  g_assert_cmpuint(st.connections_evicted, ==, 0);
+  g_assert_cmpuint(st.connections_open, ==, 0);
+  ctx_clear(&cx);
+}
+
+/* Full at 3: the fourth connection evicts the oldest, the fifth the next. */
+static void evict_script(guint16 port) {
+  GSocket *a = raw_connect(port), *b = raw_connect(port), *c = raw_connect(port), *d, *e;
+
+  g_assert_true(still_open(a, 100));
+  d = raw_connect(port);
+  g_assert_cmpfloat(wait_closed(a), <, 0.5);
+  g_assert_true(still_open(b, 100));
+  g_assert_true(still_open(c, 0));
+  g_assert_true(still_open(d, 0));
+  e = raw_connect(port);
+  g_assert_cmpfloat(wait_closed(b), <, 0.5);
+  g_assert_true(still_open(c, 100));
+  g_assert_true(still_open(d, 0));
+  g_assert_true(still_open(e, 0));
+  close_sock(c);
+  close_sock(d);
+  close_sock(e);
+}
+
+static void test_evict_oldest(void) {
+  ctx_t cx;
+  rtmp_server_limits_t l;
+  rtmp_server_stats_t st;
+
+  rtmp_server_limits_init(&l);
+  l.max_connections = 3;
+  l.max_unauth_per_ip = 0; /* no per-address cap: the total one is tested */
+  run_script(&cx, &l, evict_script);
+  rtmp_server_get_stats(cx.srv, &st);
+  g_assert_cmpuint(st.connections_accepted, ==, 5);
+  g_assert_cmpuint(st.connections_evicted, ==, 2);
+  g_assert_cmpuint(st.connections_rejected, ==, 0);
+  ctx_clear(&cx);
+}
+
+/* Two unauthenticated connections per address: a third from 127.0.0.1
+ * evicts 127.0.0.1's oldest and leaves 127.0.0.2's alone, and back. */
+static void per_ip_script(guint16 port) {
+  GSocket *a1 = raw_connect(port), *a2 = raw_connect(port);
+  GSocket *b1 = raw_connect_from(port, "127.0.0.2"), *a3, *b2, *b3;
+
+  g_assert_true(still_open(a1, 100));
+  a3 = raw_connect(port);
+  g_assert_cmpfloat(wait_closed(a1), <, 0.5);
+  b2 = raw_connect_from(port, "127.0.0.2");
+  g_assert_true(still_open(b1, 100));
+  g_assert_true(still_open(a2, 0));
+  b3 = raw_connect_from(port, "127.0.0.2");
+  g_assert_cmpfloat(wait_closed(b1), <, 0.5);
+  g_assert_true(still_open(a2, 100));
+  g_assert_true(still_open(a3, 0));
+  g_assert_true(still_open(b2, 0));
+  g_assert_true(still_open(b3, 0));
+  close_sock(a2);
+  close_sock(a3);
+  close_sock(b2);
+  close_sock(b3);
+}
+
+static void test_per_ip_cap(void) {
+  ctx_t cx;
+  rtmp_server_limits_t l;
+  rtmp_server_stats_t st;
+
+  rtmp_server_limits_init(&l);
+  l.max_unauth_per_ip = 2;
+  run_script(&cx, &l, per_ip_script);
+  rtmp_server_get_stats(cx.srv, &st);
+  g_assert_cmpuint(st.connections_accepted, ==, 6);
+  g_assert_cmpuint(st.connections_evicted, ==, 2);
+  ctx_clear(&cx);
+}
+
+/* The publisher is authenticated: it is not counted against its address's
+ * cap, never evicted to make room, and outlives the publish deadline. */
+static void authenticated_script(guint16 port) {
+  GSocket *p = raw_connect(port), *a, *b, *c;
+
+  raw_publish(p);
+  read_until(p, "NetStream.Publish.Start");
+  a = raw_connect(port); /* the cap of 1 from 127.0.0.1 is not the publisher's */
+  g_assert_true(still_open(a, 100));
+  b = raw_connect(port); /* over the cap: a goes, not p */
+  g_assert_cmpfloat(wait_closed(a), <, 0.5);
+  c = raw_connect_from(port, "127.0.0.2"); /* full at 2: b goes, not p */
+  g_assert_cmpfloat(wait_closed(b), <, 0.5);
+  g_assert_cmpfloat(wait_closed(c), <, 2.0); /* the 300 ms deadline */
+  g_usleep(300000);
+  g_assert_true(still_open(p, 100));
+  close_sock(p);
+}
+
+static void test_authenticated_kept(void) {
+  ctx_t cx;
+  rtmp_server_limits_t l;
+  rtmp_server_stats_t st;
+
+  rtmp_server_limits_init(&l);
+  l.max_connections = 2;
+  l.max_unauth_per_ip = 1;
+  l.auth_timeout_ms = 300;
+  run_script(&cx, &l, authenticated_script);
+  while (cx.stops < cx.starts) /* the server sees p's close */
+    g_main_context_iteration(NULL, TRUE);
+  rtmp_server_get_stats(cx.srv, &st);
+  g_assert_cmpint(cx.starts, ==, 1);
+  g_assert_cmpuint(st.connections_evicted, ==, 2);
+  g_assert_cmpuint(st.auth_timeouts, ==, 1);
+  g_assert_cmpuint(st.connections_rejected, ==, 0);
+  ctx_clear(&cx);
+}
+
+/* Full of authenticated connections (one, the publisher): a newcomer is
+ * the one closed. */
+static void full_script(guint16 port) {
+  GSocket *p = raw_connect(port), *a;
+
+  raw_publish(p);
+  read_until(p, "NetStream.Publish.Start");
+  a = raw_connect(port);
+  g_assert_cmpfloat(wait_closed(a), <, 0.5);
+  g_assert_true(still_open(p, 100));
+  close_sock(p);
+}
+
+static void test_full_of_publishers(void) {
+  ctx_t cx;
+  rtmp_server_limits_t l;
+  rtmp_server_stats_t st;
+
+  rtmp_server_limits_init(&l);
+  l.max_connections = 1;
+  run_script(&cx, &l, full_script);
+  while (cx.stops < cx.starts)
+    g_main_context_iteration(NULL, TRUE);
+  rtmp_server_get_stats(cx.srv, &st);
+  g_assert_cmpint(cx.starts, ==, 1);
+  g_assert_cmpuint(st.connections_accepted, ==, 1);
+  g_assert_cmpuint(st.connections_rejected, ==, 1);
+  g_assert_cmpuint(st.connections_evicted, ==, 0);
   ctx_clear(&cx);
 }
 
@@ -574,6 +857,11 @@ int main(int argc, char **argv) {
   g_test_add_func("/rtmp-server/ffmpeg", test_ffmpeg);
   g_test_add_func("/rtmp-server/rtmp2sink", test_rtmp2sink);
   g_test_add_func("/rtmp-server/limits", test_limits);
+  g_test_add_func("/rtmp-server/auth-deadline", test_auth_deadline);
+  g_test_add_func("/rtmp-server/evict-oldest", test_evict_oldest);
+  g_test_add_func("/rtmp-server/per-ip-cap", test_per_ip_cap);
+  g_test_add_func("/rtmp-server/authenticated-kept", test_authenticated_kept);
+  g_test_add_func("/rtmp-server/full-of-publishers", test_full_of_publishers);
   g_test_add_func("/rtmp-server/takeover", test_takeover);
   g_test_add_func("/rtmp-server/bind-errors", test_bind_errors);
   return g_test_run();
