@@ -136,6 +136,16 @@ json_t *store_rows_json(store_t *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stm
   return arr;
 }
 
+gint64 store_int_row(store_t *st, sqlite3_stmt *s, GError **err, const char *what) {
+  gint64 v = -1;
+  if (sqlite3_step(s) == SQLITE_ROW)
+    v = sqlite3_column_int64(s, 0);
+  else
+    store_fail(st, err, what);
+  store_done(s);
+  return v;
+}
+
 json_t *store_rows_json_newest(store_t *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),
                                const char *what) {
   json_t *newest_first = store_rows_json(st, s, row, what);

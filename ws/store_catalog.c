@@ -41,11 +41,9 @@ static gboolean product_valid(const store_product_t *p, GError **err) {
 /* In the transaction: insert or update, then learn id and sold. */
 static gboolean product_write(store_t *st, store_product_t *p, gint64 unix_ms, GError **err) {
   if (p->id == 0) {
-    sqlite3_stmt *c = store_stmt(st, ST_PRODUCTS_COUNT);
-    gint64 n = sqlite3_step(c) == SQLITE_ROW ? sqlite3_column_int64(c, 0) : -1;
-    store_done(c);
+    gint64 n = store_int_row(st, store_stmt(st, ST_PRODUCTS_COUNT), err, "products count");
     if (n < 0)
-      return store_fail(st, err, "products count");
+      return FALSE;
     if (n >= STORE_MAX_PRODUCTS) {
       g_set_error(err, STORE_ERROR, STORE_ERROR_INVALID,
                   "the catalogue holds %d products: change one instead", STORE_MAX_PRODUCTS);

@@ -97,13 +97,7 @@ static gint64 ordered_qty(store_t *st, const store_order_req_t *r, GError **err)
   sqlite3_bind_int64(s, 1, r->show_id);
   sqlite3_bind_int64(s, 2, r->viewer_id);
   sqlite3_bind_int64(s, 3, r->product_id);
-  gint64 sum = -1;
-  if (sqlite3_step(s) == SQLITE_ROW)
-    sum = sqlite3_column_int64(s, 0);
-  else
-    store_fail(st, err, "order qty sum");
-  store_done(s);
-  return sum;
+  return store_int_row(st, s, err, "order qty sum");
 }
 
 /* The conditional decrement: 1 taken (res gets the new stock and sold),
@@ -311,13 +305,7 @@ gint64 store_orders_count(store_t *st, gint64 show_id, gint64 viewer_id) {
   sqlite3_bind_int64(s, 1, show_id);
   if (viewer_id)
     sqlite3_bind_int64(s, 2, viewer_id);
-  gint64 n = -1;
-  if (sqlite3_step(s) == SQLITE_ROW)
-    n = sqlite3_column_int64(s, 0);
-  else
-    store_fail(st, NULL, "orders count");
-  store_done(s);
-  return n;
+  return store_int_row(st, s, NULL, "orders count");
 }
 
 gboolean store_show_totals(store_t *st, gint64 show_id, store_show_totals_t *out) {

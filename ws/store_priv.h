@@ -122,6 +122,9 @@ json_t *store_json_col_int(sqlite3_stmt *s, int col);
  * store_done()s it. NULL (logged) on a database error. */
 json_t *store_rows_json(store_t *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),
                         const char *what);
+/* Steps `s` (bound) to its first row and store_done()s it: the row's first
+ * column, or -1 (logged, `err` set) on a database error or no row. */
+gint64 store_int_row(store_t *st, sqlite3_stmt *s, GError **err, const char *what);
 /* Like store_rows_json() for a query that reads the newest rows first (ORDER
  * BY id DESC LIMIT n): the list comes back oldest first. */
 json_t *store_rows_json_newest(store_t *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),

@@ -172,11 +172,5 @@ gint64 store_questions_count(store_t *st, gint64 show_id) {
   g_return_val_if_fail(st != NULL, -1);
   sqlite3_stmt *s = store_stmt(st, ST_QUESTIONS_COUNT);
   sqlite3_bind_int64(s, 1, show_id);
-  gint64 n = -1;
-  if (sqlite3_step(s) == SQLITE_ROW)
-    n = sqlite3_column_int64(s, 0);
-  else
-    store_fail(st, NULL, "questions count");
-  store_done(s);
-  return n;
+  return store_int_row(st, s, NULL, "questions count");
 }

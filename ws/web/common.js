@@ -30,6 +30,13 @@ var TC = (function () {
   }
 
   function $(sel) { return document.querySelector(sel); }
+  /* Questions (oldest first) with an older page put before them, each once. */
+  function olderFirst(list, page) {
+    var have = {};
+    list.forEach(function (q) { have[q.id] = true; });
+    return (page || []).filter(function (q) { return !have[q.id]; }).concat(list);
+  }
+
   function tid(id) { return document.querySelector('[data-testid="' + id + '"]'); }
   function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); return n; }
 
@@ -381,6 +388,6 @@ var TC = (function () {
     name.focus();
   }
 
-  return { el: el, $: $, tid: tid, clear: clear, yuan: yuan, clock: clock, randomKey: randomKey,
+  return { el: el, $: $, tid: tid, olderFirst: olderFirst, clear: clear, yuan: yuan, clock: clock, randomKey: randomKey,
     store: store, Room: Room, attach: attach, autoplay: autoplay, askDetails: askDetails, FrameSync: FrameSync };
 })();

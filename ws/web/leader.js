@@ -642,9 +642,7 @@
 
   /* An older page of questions (questions.more), before what the list has. */
   function olderQuestions(m) {
-    var have = {};
-    questions.forEach(function (q) { have[q.id] = true; });
-    questions = (m.questions || []).filter(function (q) { return !have[q.id]; }).concat(questions);
+    questions = TC.olderFirst(questions, m.questions);
     questionsTotal = m.questions_total;
     renderQuestions();
   }
