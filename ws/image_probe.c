@@ -63,15 +63,32 @@ static gboolean check_decode_bytes(const image_info_t *info, GError **err) {
   return TRUE;
 }
 
+/* Big-endian reads a byte at a time: GStreamer's own get_uint16/32 load
+ * through a cast where the CPU allows unaligned access, which UBSan (and
+ * the C standard) count as undefined for an odd offset. */
+static gboolean get_be16(GstByteReader *br, guint16 *v) {
+  const guint8 *p;
+  if (!gst_byte_reader_get_data(br, 2, &p))
+    return FALSE;
+  *v = (guint16)(p[0] << 8 | p[1]);
+  return TRUE;
+}
+
+static gboolean get_be32(GstByteReader *br, guint32 *v) {
+  const guint8 *p;
+  if (!gst_byte_reader_get_data(br, 4, &p))
+    return FALSE;
+  *v = (guint32)p[0] << 24 | (guint32)p[1] << 16 | (guint32)p[2] << 8 | p[3];
+  return TRUE;
+}
+
 /* ---- PNG ---- */
 
 gboolean image_png_chunk_read(GstByteReader *br, image_png_chunk_t *c) {
   GstByteReader r = *br;
-  if (!gst_byte_reader_get_uint32_be(&r, &c->len) || c->len > G_MAXINT32 ||
-      !gst_byte_reader_peek_data(&r, c->len + 4, &c->typed) ||
-      !gst_byte_reader_get_uint32_be(&r, &c->type) ||
-      !gst_byte_reader_get_data(&r, c->len, &c->data) ||
-      !gst_byte_reader_get_uint32_be(&r, &c->crc))
+  if (!get_be32(&r, &c->len) || c->len > G_MAXINT32 ||
+      !gst_byte_reader_peek_data(&r, c->len + 4, &c->typed) || !get_be32(&r, &c->type) ||
+      !gst_byte_reader_get_data(&r, c->len, &c->data) || !get_be32(&r, &c->crc))
     return FALSE;
   c->whole_len = (gsize)c->len + 12;
   if (!gst_byte_reader_peek_data(br, (guint)c->whole_len, &c->whole))
@@ -132,8 +149,9 @@ static gboolean png_ihdr(const image_png_chunk_t *c, image_info_t *info, guint8 
     return png_corrupt(err, "IHDR is not 13 bytes");
   GstByteReader r;
   gst_byte_reader_init(&r, c->data, c->len);
-  guint32 w = gst_byte_reader_get_uint32_be_unchecked(&r);
-  guint32 h = gst_byte_reader_get_uint32_be_unchecked(&r);
+  guint32 w = 0, h = 0;
+  get_be32(&r, &w); /* 13 bytes: these reads cannot fail */
+  get_be32(&r, &h);
   guint8 depth = gst_byte_reader_get_uint8_unchecked(&r);
   *colour = gst_byte_reader_get_uint8_unchecked(&r);
   guint8 method = gst_byte_reader_get_uint8_unchecked(&r);
@@ -304,7 +322,7 @@ static gboolean jpeg_skip_entropy(GstByteReader *br, guint8 *code, GError **err)
 static gboolean jpeg_segment(GstByteReader *br, GstByteReader *seg, GError **err) {
   guint16 len;
   const guint8 *d;
-  if (!gst_byte_reader_get_uint16_be(br, &len))
+  if (!get_be16(br, &len))
     return jpeg_corrupt(err, "truncated");
   if (len < 2)
     return jpeg_corrupt(err, "a segment shorter than its length field");
@@ -319,8 +337,8 @@ static gboolean jpeg_sof(jpeg_walk_t *w, GstByteReader *seg, image_info_t *info,
     return jpeg_corrupt(err, "a second frame header");
   guint8 precision = 0, nf = 0;
   guint16 y = 0, x = 0;
-  if (!gst_byte_reader_get_uint8(seg, &precision) || !gst_byte_reader_get_uint16_be(seg, &y) ||
-      !gst_byte_reader_get_uint16_be(seg, &x) || !gst_byte_reader_get_uint8(seg, &nf))
+  if (!gst_byte_reader_get_uint8(seg, &precision) || !get_be16(seg, &y) || !get_be16(seg, &x) ||
+      !gst_byte_reader_get_uint8(seg, &nf))
     return jpeg_corrupt(err, "a short frame header");
   if (precision != 8)
     return fail(err, IMAGE_ERROR_UNSUPPORTED, "%u-bit JPEG samples; only 8-bit", precision);

@@ -129,15 +129,25 @@ static gboolean peak_reset(void) {
 
 #define OK -1
 
-static void test_bombs(void) {
-#if defined(__SANITIZE_ADDRESS__)
-  g_test_skip("ASan's quarantine and shadow memory make RSS meaningless");
-  return;
+/* gcc says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
 #endif
-  if (!peak_reset()) {
-    g_test_skip("no /proc/self/clear_refs: peak RSS cannot be measured per row");
-    return;
-  }
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#endif
+
+static void test_bombs(void) {
+  /* Without a peak reset, or under ASan (its quarantine and shadow memory),
+   * RSS means nothing: the rows still run, their memory is not checked. */
+  gboolean measure = peak_reset();
+#ifdef UNDER_ASAN
+  measure = FALSE;
+#endif
+  if (!measure)
+    g_test_message("peak RSS not measured here (ASan, or no /proc/self/clear_refs)");
   static const struct {
     const char *sample; /* image_samples.c */
     int code;           /* OK or an image_error_t */
@@ -177,7 +187,8 @@ static void test_bombs(void) {
     g_assert_cmpuint(len, <=, IMAGE_MAX_BYTES);
     image_info_t info;
     gboolean probed = image_probe(d, len, &info, NULL);
-    g_assert_true(peak_reset());
+    if (measure)
+      g_assert_true(peak_reset());
     gint64 before = status_kb("VmRSS:");
     gint64 t0 = g_get_monotonic_time();
     int w = 0, h = 0;
@@ -196,14 +207,16 @@ static void test_bombs(void) {
       g_assert_cmpint(h, ==, rows[i].out_h);
       /* The header's estimate holds what the decoder took, within slack
        * for libjpeg's and libpng's own buffers. */
-      g_assert_cmpint(growth_kb, <=, (gint64)(info.decode_bytes / 1024) + 16 * 1024);
+      if (measure)
+        g_assert_cmpint(growth_kb, <=, (gint64)(info.decode_bytes / 1024) + 16 * 1024);
       g_bytes_unref(png);
     } else {
       g_assert_null(png);
       g_assert_error(err, IMAGE_ERROR, rows[i].code);
       g_error_free(err);
     }
-    g_assert_cmpint(growth_kb, <=, (gint64)rows[i].max_mb * 1024);
+    if (measure)
+      g_assert_cmpint(growth_kb, <=, (gint64)rows[i].max_mb * 1024);
     g_bytes_unref(in);
   }
 }
