@@ -86,7 +86,6 @@ char *api_body(void *user, const http_route_t *route, const char *token, int *st
 guint64 on_overlay_changed(void *user);
 void on_overlay_shown(void *user, guint64 version, gint64 stream_ms);
 gboolean leader_ok(void *user, const char *token);
-char *upload_body(void *user, const http_route_t *route, const guint8 *body, gsize len,
-                  int *status);
+void upload_body(void *user, const http_route_t *route, GBytes *body, http_reply_t *reply);
 
 #endif

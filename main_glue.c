@@ -382,10 +382,16 @@ gboolean leader_ok(void *user, const char *token) {
   return room_leader_token_ok(((app_t *)user)->room, token);
 }
 
-/* POST /api/products/ID/image, the token already checked. */
-char *upload_body(void *user, const http_route_t *route, const guint8 *body, gsize len,
-                  int *status) {
-  return room_product_image_upload(((app_t *)user)->room, route->product_id, body, len, status);
+static void upload_answered(void *user, int status, guint retry_after_s, char *body) {
+  if (retry_after_s > 0)
+    http_reply_set_retry_after(user, retry_after_s);
+  http_reply_finish(user, status, body);
+}
+
+/* POST /api/products/ID/image, the token already checked: the room answers
+ * once the picture is decoded (off the loop). */
+void upload_body(void *user, const http_route_t *route, GBytes *body, http_reply_t *reply) {
+  room_product_image_upload(((app_t *)user)->room, route->product_id, body, upload_answered, reply);
 }
 
 /* At start-up: a show the last process left open (a crash, a power cut, a

@@ -16,8 +16,9 @@ PKGS=(
   libsqlite3-dev
   # overlay
   libcairo2-dev libpango1.0-dev fonts-noto-cjk libqrencode-dev
-  # product pictures: JPEG/PNG decoding
-  libgdk-pixbuf-2.0-dev
+  # product pictures: JPEG/PNG decoding, zlib's CRC for the PNG probe, and
+  # libjpeg for the tests' progressive JPEGs (gdk-pixbuf writes only baseline)
+  libgdk-pixbuf-2.0-dev zlib1g-dev libjpeg-dev
   # tests and benchmarks: real publisher and checker, fuzzing
   ffmpeg curl python3 python3-websockets time fontconfig clang-14 libfuzzer-14-dev libclang-rt-14-dev valgrind
   # pages: node for npm and the browser tests, which drive Debian's chromium

@@ -33,6 +33,10 @@
  *                 HTTP_UPLOAD_MAX_BYTES was announced (else 403/411/413 and
  *                 the connection closes, the body unread); the bytes are
  *                 counted as they come and the upload refused past that.
+ *                 The body then goes to the owner with an http_reply_t it
+ *                 finishes later (the picture is decoded off the loop); the
+ *                 connection waits at most HTTP_REPLY_TIMEOUT_S, and one that
+ *                 closes first leaves a reply whose finishing does nothing.
  *                 Anything else but GET and HEAD gets 405, then lws discards
  *                 a Content-Length body or, without one, closes the connection.
  *
@@ -138,7 +142,25 @@ struct pss {
   GByteArray *upload;    /* the body of an accepted POST being received */
   bool upload_overflow;  /* more bytes came than Content-Length announced */
   http_route_t upload_route;
+  http_reply_t *reply; /* the owner is deciding the upload's answer */
+  guint retry_after_s; /* 0: no Retry-After header */
 };
+
+/* An upload's answer to come. Two references, the owner's (dropped by
+ * http_reply_finish()) and the connection's (dropped when the answer is
+ * given or the connection goes); control loop only, so a plain count. */
+struct http_reply {
+  int refs;
+  http_server_t *srv; /* valid while pss is */
+  struct lws *wsi;    /* NULL once the connection is gone */
+  struct pss *pss;
+  guint retry_after_s;
+};
+
+static void reply_unref(http_reply_t *reply) {
+  if (--reply->refs == 0)
+    g_free(reply);
+}
 
 static void count_status(http_server_t *srv, int status) {
   for (size_t i = 0; i < N_CODES; i++)
@@ -158,6 +180,12 @@ static void pss_clear(http_server_t *srv, struct pss *pss) {
   if (pss->upload != NULL)
     g_byte_array_unref(pss->upload);
   pss->upload = NULL;
+  if (pss->reply != NULL) { /* the owner's finish will do nothing */
+    pss->reply->wsi = NULL;
+    pss->reply->pss = NULL;
+    reply_unref(pss->reply);
+    pss->reply = NULL;
+  }
   if (pss->active && srv != NULL)
     srv->bodies_in_flight--;
   pss->active = false;
@@ -354,23 +382,48 @@ static void on_upload_body(struct pss *pss, const void *in, size_t len) {
   g_byte_array_append(pss->upload, in, (guint)len);
 }
 
-/* LWS_CALLBACK_HTTP_BODY_COMPLETION of an accepted upload: answer it. */
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION of an accepted upload: hand it over;
+ * the answer comes through http_reply_finish(), now or later. */
 static void on_upload_done(struct lws *wsi, http_server_t *srv, struct pss *pss) {
   if (pss->upload_overflow) {
     respond_json_error(srv, pss, 413, "too_large", "at most 2 MB");
     pss->close_after = true;
-  } else {
-    int status = 200;
-    char *body =
-        srv->cb.upload(srv->user, &pss->upload_route, pss->upload->data, pss->upload->len, &status);
-    if (body != NULL)
-      respond_mem(srv, pss, status, "application/json", CACHE_NEVER, body);
-    else
-      respond_text(srv, pss, 500, "internal error\n");
+    g_byte_array_unref(pss->upload);
+    pss->upload = NULL;
+    lws_callback_on_writable(wsi);
+    return;
   }
-  g_byte_array_unref(pss->upload);
+  GBytes *body = g_byte_array_free_to_bytes(pss->upload);
   pss->upload = NULL;
-  lws_callback_on_writable(wsi);
+  http_reply_t *reply = g_new0(http_reply_t, 1);
+  *reply = (http_reply_t){.refs = 2, .srv = srv, .wsi = wsi, .pss = pss};
+  pss->reply = reply;
+  lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, HTTP_REPLY_TIMEOUT_S);
+  srv->cb.upload(srv->user, &pss->upload_route, body, reply);
+}
+
+void http_reply_set_retry_after(http_reply_t *reply, guint seconds) {
+  reply->retry_after_s = seconds;
+}
+
+void http_reply_finish(http_reply_t *reply, int status, char *body) {
+  struct pss *pss = reply->pss;
+  if (pss == NULL) { /* the client went away, or the server was freed */
+    g_free(body);
+    reply_unref(reply);
+    return;
+  }
+  if (body != NULL)
+    respond_mem(reply->srv, pss, status, "application/json", CACHE_NEVER, body);
+  else
+    respond_text(reply->srv, pss, 500, "internal error\n");
+  pss->retry_after_s = reply->retry_after_s;
+  lws_callback_on_writable(reply->wsi);
+  pss->reply = NULL;
+  reply->pss = NULL;
+  reply->wsi = NULL;
+  reply_unref(reply); /* the connection's */
+  reply_unref(reply); /* the owner's */
 }
 
 static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const char *uri,
@@ -508,6 +561,13 @@ static int write_head(struct lws *wsi, struct vhd *vhd, struct pss *pss) {
       lws_add_http_header_by_name(
           wsi, (const unsigned char *)"allow:", (const unsigned char *)"GET, HEAD", 9, &p, end))
     return -1;
+  if (pss->retry_after_s > 0) {
+    char secs[16];
+    int n = g_snprintf(secs, sizeof secs, "%u", pss->retry_after_s);
+    if (lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"retry-after:", (const unsigned char *)secs, n, &p, end))
+      return -1;
+  }
   if (lws_finalize_write_http_header(wsi, start, &p, end))
     return -1;
 

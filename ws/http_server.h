@@ -14,7 +14,10 @@
 
 typedef struct http_server http_server_t;
 
-/* Both are called on the control loop while a request is being answered; they
+/* The answer to an upload, given later: see `upload` below. */
+typedef struct http_reply http_reply_t;
+
+/* All are called on the control loop while a request is being answered; they
  * must not block and must not call http_server_free(). */
 typedef struct {
   /* Body of /healthz (application/json). Returns a newly allocated string,
@@ -32,16 +35,30 @@ typedef struct {
   char *(*api)(void *user, const http_route_t *route, const char *token, int *status);
   /* POST /api/products/ID/image. leader_ok is asked first, with the token
    * the request carried (may be NULL), before a byte of the body is read:
-   * FALSE answers 403. Then `upload` gets the whole body (`len` <=
-   * HTTP_UPLOAD_MAX_BYTES bytes, borrowed), sets *status and returns a new
-   * JSON body (NULL: 500). Either NULL: 404. */
+   * FALSE answers 403. Then `upload` gets the whole body (at most
+   * HTTP_UPLOAD_MAX_BYTES bytes; the reference is the callee's to unref)
+   * and `reply`, which the callee must finish exactly once with
+   * http_reply_finish(), at once or later from the control loop (e.g. once
+   * a worker thread has decoded the picture). Until then the connection
+   * waits, at most HTTP_REPLY_TIMEOUT_S. Either NULL: 404. */
   gboolean (*leader_ok)(void *user, const char *token);
-  char *(*upload)(void *user, const http_route_t *route, const guint8 *body, gsize len,
-                  int *status);
+  void (*upload)(void *user, const http_route_t *route, GBytes *body, http_reply_t *reply);
 } http_server_callbacks_t;
 
 /* Largest request body accepted (an upload); larger gets 413 unread. */
 #define HTTP_UPLOAD_MAX_BYTES (2 * 1024 * 1024)
+/* Longest an upload's connection waits for its http_reply_finish(); then it
+ * is closed unanswered (finishing afterwards does nothing). */
+#define HTTP_REPLY_TIMEOUT_S 30
+
+/* Answers the upload `reply` stands for with `status` and the JSON `body`
+ * (taken, g_free; NULL: 500) and releases `reply`, which must not be used
+ * afterwards. If the client has gone in between (or the server was freed),
+ * the body is freed and nothing else happens. Control loop only. */
+void http_reply_finish(http_reply_t *reply, int status, char *body);
+/* Adds "Retry-After: `seconds`" to the answer (for a 503); before
+ * http_reply_finish(). */
+void http_reply_set_retry_after(http_reply_t *reply, guint seconds);
 
 typedef struct {
   /* An IPv4 or IPv6 address or an interface name. NULL: all interfaces, IPv6

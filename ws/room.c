@@ -720,6 +720,7 @@ room_t *room_new(const room_config_t *cfg, store_t *store, GError **err) {
   r->tick_source = g_timeout_add_seconds(1, on_tick, r);
   room_overlay_init(r);
   room_show_init(r);
+  room_images_init(r);
   gint64 show = store_show_current(store);
   if (show != 0) { /* a restart in the middle of a show: what is on screen */
     r->pinned = store_pinned_at(store, show, G_MAXINT64 / 2);
@@ -734,6 +735,7 @@ void room_free(room_t *r) {
     return;
   room_orders_flush(r); /* never drop orders that were sent */
   room_overlay_fini(r); /* pins still waiting for their frame are stamped now */
+  room_images_fini(r);  /* uploads still decoding are answered now */
   if (r->coalesce_source)
     g_source_remove(r->coalesce_source);
   g_source_remove(r->tick_source);

@@ -132,13 +132,23 @@ json_t *room_show_json(room_t *room, gint64 show, gboolean leader);
 /* Every show like that, newest first (for /api/shows). New reference. */
 json_t *room_shows_json(room_t *room, gboolean leader, gint64 before_id, int limit);
 
+/* The answer to an upload: `status`, "Retry-After" seconds (0: none) and
+ * the JSON body (the callee's, g_free). */
+typedef void (*room_upload_done_fn)(void *user, int status, guint retry_after_s, char *body);
+
 /* POST /api/products/ID/image (the caller checked the leader token): a
- * JPEG or PNG body is checked, scaled once (ws/image.h) and stored as
- * images_dir/product-ID.png, the product's "image" becomes its URL and
- * everyone gets the `product` message. Sets *status (200, 400, 404, 413,
- * 415, 500) and returns the JSON answer (g_free). */
-char *room_product_image_upload(room_t *room, gint64 product_id, const guint8 *body, gsize len,
-                                int *status);
+ * JPEG or PNG body (the reference is taken) is checked, decoded and scaled
+ * once (ws/image.h) in a worker thread, off the control loop; then, back on
+ * the loop, it is stored as images_dir/product-ID.png by rename, the
+ * product's "image" becomes its URL and everyone gets the `product`
+ * message. At most ROOM_IMAGE_DECODES decodes run at once and one per
+ * product: beyond that the answer is 503 with a Retry-After, at once. `done`
+ * is called exactly once with `user`, on the control loop, before this
+ * returns (404, 503) or later: 200, 400, 404 (the product went meanwhile),
+ * 413, 415, 500, or 503 if the room is freed first. The picture is stored
+ * even if whoever waits for `done` has gone. */
+void room_product_image_upload(room_t *room, gint64 product_id, GBytes *body,
+                               room_upload_done_fn done, void *user);
 /* The stored picture of a product, a path under images_dir (g_free), or
  * NULL when it has none. For the overlay. */
 char *room_product_image_path(room_t *room, gint64 product_id);

@@ -28,6 +28,10 @@
 /* The order feed stops while a leader's queue holds more than this, and
  * resumes with an order.gap once it drained (the console then reloads). */
 #define ROOM_LEADER_FEED_MAX_QUEUED (2 * 1024 * 1024)
+/* Picture decodes running at once (each may hold IMAGE_MAX_DECODE_BYTES),
+ * and the Retry-After of an upload refused for that. */
+#define ROOM_IMAGE_DECODES 2
+#define ROOM_IMAGE_RETRY_S 1
 
 typedef enum { ROLE_NONE, ROLE_VIEWER, ROLE_LEADER } role_t;
 
@@ -91,6 +95,9 @@ struct room {
   json_t *last_show_cache; /* the last ended one, cached with it */
   gint64 show_cache_us;
 
+  /* room_images.c: uploads being decoded (room_image_job_t*), by product */
+  GHashTable *image_jobs;
+
   /* room_overlay.c */
   GArray *marks;         /* of room_mark_t: pins and highlights waiting for their frame */
   guint mark_timeout;    /* stamps them with the clock if no frame reports in time */
@@ -142,6 +149,12 @@ void room_overlay_ticker_push(room_t *r, const char *masked, gint64 product_id, 
 /* Between shows: pins and highlights still waiting for their frame are
  * stored now (with the clock), and the burned-in ticker starts empty. */
 void room_overlay_reset(room_t *r);
+
+/* room_images.c */
+void room_images_init(room_t *r);
+/* Uploads still decoding are answered 503 now; their results, when the
+ * workers finish, are dropped. */
+void room_images_fini(room_t *r);
 
 /* room_show.c */
 void room_show_init(room_t *r);

@@ -23,3 +23,8 @@ set_tests_properties(ws_load_selftest PROPERTIES TIMEOUT 60 ENVIRONMENT "${TOURC
 add_executable(loopback_ceiling ${CMAKE_CURRENT_SOURCE_DIR}/tools/loopback_ceiling.c)
 find_package(Threads REQUIRED)
 target_link_libraries(loopback_ceiling PRIVATE Threads::Threads)
+
+# The image tests' named pictures on stdout, for the e2e abuse suite and the
+# fuzz seeds (tests/ws/image_samples.c: gdk-pixbuf, zlib and libjpeg only).
+add_executable(image_sample ${CMAKE_CURRENT_SOURCE_DIR}/tools/image_sample.c)
+target_link_libraries(image_sample PRIVATE image_samples)

@@ -1,10 +1,21 @@
 # ws/: the HTTP server and its path router.
 tourcast_unit_test(test_http_route ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_route.c)
 tourcast_unit_test(test_http_server ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_server.c)
+tourcast_unit_test(test_http_upload ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_upload.c)
 tourcast_unit_test(test_protocol ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_protocol.c)
 tourcast_unit_test(test_ws_frame ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_ws_frame.c)
 tourcast_unit_test(test_room ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_room.c)
+# Pictures: real encodings from gdk-pixbuf and libjpeg (progressive, arithmetic), and bombs.
+pkg_check_modules(JPEG REQUIRED IMPORTED_TARGET libjpeg)
+add_library(image_samples STATIC ${CMAKE_CURRENT_SOURCE_DIR}/ws/image_samples.c)
+target_include_directories(image_samples PUBLIC ${CMAKE_SOURCE_DIR})
+target_link_libraries(image_samples PUBLIC PkgConfig::DEPS PkgConfig::JPEG)
 tourcast_unit_test(test_image ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_image.c)
+target_link_libraries(test_image PRIVATE image_samples)
+tourcast_unit_test(test_image_probe ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_image_probe.c)
+target_link_libraries(test_image_probe PRIVATE image_samples)
+tourcast_unit_test(test_room_images ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_room_images.c)
+target_link_libraries(test_room_images PRIVATE image_samples)
 # ws/store: the SQLite store (schema, catalogue; shows and timeline; orders; crashes).
 tourcast_unit_test(test_store ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_store.c)
 tourcast_unit_test(test_store_show ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_store_show.c)

@@ -417,8 +417,15 @@
       { method: 'POST', body: file, headers: { 'Content-Type': file.type || 'application/octet-stream' } })
       .then(function (r) {
         if (r.ok) return;
+        /* 503: the server is decoding other pictures; again when it says. */
+        if (r.status === 503 && (file.tcTries = (file.tcTries || 0) + 1) <= 10) {
+          var wait = Number(r.headers.get('Retry-After')) || 1;
+          setTimeout(function () { uploadImage(id, file); }, wait * 1000);
+          return;
+        }
         return r.json().catch(function () { return {}; }).then(function (j) {
-          var why = { 403: '口令不对', 413: '图片太大（最多 2 MB）', 415: '只支持 JPG 和 PNG', 400: '图片文件损坏' }[r.status];
+          var why = { 403: '口令不对', 413: '图片太大（最多 2 MB、每边 8192 像素）', 415: '只支持 JPG 和 PNG',
+            400: '图片文件损坏', 503: '服务器忙，请稍后再试' }[r.status];
           throw new Error(why || j.message || String(r.status));
         });
       })
