@@ -10,10 +10,11 @@
  *
  * Room for real viewers: a connection is un-greeted until the room says it
  * greeted it (ws_endpoint_greeted(), after a valid hello). Un-greeted ones
- * are closed hello_timeout_ms after they opened, whatever they send; past
- * WS_GREET_GRACE_MS, an address may keep at most max_ungreeted_per_ip of
- * them (its oldest go first; a burst of honest connects from one address,
- * a NAT or a test, each has the grace to say hello); an address holds at
+ * are closed hello_timeout_ms after they opened, whatever they send; while
+ * more than a quarter of the slots are un-greeted (pressure), an address
+ * may keep at most max_ungreeted_per_ip of them past WS_GREET_GRACE_MS (its
+ * oldest go first; a burst of honest connects from one address, a NAT or a
+ * test, to a busy server is left alone otherwise); an address holds at
  * most max_per_ip connections in all; and when the endpoint is full, the
  * oldest un-greeted connection makes room for a new one. So sockets that
  * never say hello cannot keep a viewer out.
@@ -78,7 +79,7 @@ struct ws_endpoint {
 #define WS_SWEEP_MS 250
 /* An un-greeted connection this young is not evicted for its address's
  * cap: it has had no time to say hello yet. */
-#define WS_GREET_GRACE_MS 1000
+#define WS_GREET_GRACE_MS 3000
 
 /* lws' per-session data: only a pointer, so the conn outlives nothing. */
 struct ws_pss {
@@ -97,7 +98,7 @@ void ws_endpoint_config_init(ws_endpoint_config_t *cfg) {
       .max_queued_bytes = 1024 * 1024,
       .max_per_ip = 1000,
       .max_ungreeted_per_ip = 64,
-      .hello_timeout_ms = 5000,
+      .hello_timeout_ms = 10000,
   };
 }
 
@@ -254,12 +255,18 @@ static gboolean evict_oldest(ws_endpoint_t *ep, const peer_t *only, guint min_ag
   return FALSE;
 }
 
+/* More than a quarter of the slots held by connections that did not say
+ * hello: then the per-address cap on them applies. */
+static gboolean under_pressure(const ws_endpoint_t *ep) {
+  return g_queue_get_length((GQueue *)&ep->ungreeted) > ep->cfg.max_connections / 4;
+}
+
 /* Whether a new connection from `addr` may open, after making room for it
  * at the expense of un-greeted ones where that is allowed. */
 static gboolean make_room(ws_endpoint_t *ep, const char *addr) {
   const ws_endpoint_config_t *cfg = &ep->cfg;
   peer_t *p = g_hash_table_lookup(ep->peers, addr);
-  if (p != NULL && p->ungreeted >= cfg->max_ungreeted_per_ip)
+  if (p != NULL && p->ungreeted >= cfg->max_ungreeted_per_ip && under_pressure(ep))
     evict_oldest(ep, p, WS_GREET_GRACE_MS, "too many un-greeted connections"); /* p may go */
   p = g_hash_table_lookup(ep->peers, addr);
   if (p != NULL && p->open >= cfg->max_per_ip &&
@@ -287,8 +294,8 @@ static gboolean on_sweep(gpointer data) {
     ep->stats.hello_timeouts++;
     ws_endpoint_close(ep, c->id, "no hello in time"); /* leaves the queue */
   }
-  for (GList *l = ep->ungreeted.head, *next; l != NULL && ((conn_t *)l->data)->opened_us <= graced;
-       l = next) {
+  for (GList *l = ep->ungreeted.head, *next;
+       l != NULL && under_pressure(ep) && ((conn_t *)l->data)->opened_us <= graced; l = next) {
     next = l->next; /* closing unlinks l */
     c = l->data;
     if (c->peer != NULL && c->peer->ungreeted > ep->cfg.max_ungreeted_per_ip) {

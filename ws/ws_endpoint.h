@@ -29,7 +29,7 @@ typedef struct {
   gsize max_queued_bytes;     /* outgoing bytes queued per connection (1 MiB) */
   guint max_per_ip;           /* connections open at once from one address (1000) */
   guint max_ungreeted_per_ip; /* of them not greeted yet (64): a new one evicts the oldest */
-  guint hello_timeout_ms; /* an un-greeted connection is closed this long after it opened (5000) */
+  guint hello_timeout_ms; /* an un-greeted connection is closed this long after it opened (10000) */
 } ws_endpoint_config_t;
 
 void ws_endpoint_config_init(ws_endpoint_config_t *cfg);

@@ -11,6 +11,9 @@ foreach(t ${e2e_tests})
   set(labels e2e)
   if(name STREQUAL "test_valgrind")
     set(labels "e2e;valgrind")
+  elseif(name MATCHES "^test_abuse_")
+    # Also run in the plain build, where their RSS bounds are asserted.
+    set(labels "e2e;abuse")
   endif()
   set_tests_properties(e2e_${name} PROPERTIES TIMEOUT 300 LABELS "${labels}"
     ENVIRONMENT "${TOURCAST_TEST_ENV}" RESOURCE_LOCK media)
