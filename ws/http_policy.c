@@ -55,7 +55,10 @@ char *http_policy_origin_of_url(const char *url) {
     gboolean v6 = strchr(h, ':') != NULL;
     GString *o = g_string_new(NULL);
     g_string_append_printf(o, "%s://%s%s%s", s, v6 ? "[" : "", h, v6 ? "]" : "");
-    if (port > 0)
+    /* GLib's scheme normalisation fills in the default port; an Origin
+     * leaves it out. */
+    int default_port = g_str_equal(s, "https") ? 443 : 80;
+    if (port > 0 && port != default_port)
       g_string_append_printf(o, ":%d", port);
     g_free(s);
     g_free(h);
@@ -230,6 +233,20 @@ static const struct lws_protocol_vhost_options hdr_nosniff = {&hdr_referrer, NUL
 
 const struct lws_protocol_vhost_options *http_policy_vhost_headers(void) {
   return &hdr_nosniff;
+}
+
+const char *http_policy_fixed_headers(void) {
+  static gsize done;
+  static char lines[256];
+  if (g_once_init_enter(&done)) {
+    GString *s = g_string_new(NULL);
+    for (const struct lws_protocol_vhost_options *o = &hdr_nosniff; o != NULL; o = o->next)
+      g_string_append_printf(s, "%s %s\r\n", o->name, o->value);
+    g_strlcpy(lines, s->str, sizeof lines);
+    g_string_free(s, TRUE);
+    g_once_init_leave(&done, 1);
+  }
+  return lines;
 }
 
 int http_policy_add_csp(struct lws *wsi, const char *content_type, unsigned char **p,

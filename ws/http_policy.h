@@ -68,6 +68,10 @@ gboolean http_policy_header_present(struct lws *wsi, int token);
  * lws_context_creation_info.headers. Static; never freed. */
 const struct lws_protocol_vhost_options *http_policy_vhost_headers(void);
 
+/* The same headers as one block of "name: value\r\n" lines, for an
+ * answer written without lws' help. Static. */
+const char *http_policy_fixed_headers(void);
+
 /* Adds the Content-Security-Policy for a response of `content_type` to a
  * head being built in [*p, end) (lws_add_http_header_by_name). Pages get
  * the pages' policy; every other type one that allows nothing. Returns

@@ -683,24 +683,29 @@ static int write_body_chunk(struct lws *wsi, struct vhd *vhd, struct pss *pss) {
 }
 
 /* Answers at once, from inside an lws callback that will close the
- * connection next (a refused upgrade): the same head as any of our answers
- * and a short text body, written synchronously (a few hundred bytes into a
- * fresh socket's buffer). */
+ * connection next (a refused upgrade): a short text answer with the same
+ * security headers as any other, written synchronously (a few hundred
+ * bytes into a fresh socket's buffer). The head is formatted here, not by
+ * lws: before an upgrade is accepted lws 4.1 has no HTTP version for the
+ * connection and would write "HTTP/1.0", which WebSocket clients refuse
+ * to read as an answer to their HTTP/1.1 request. */
 static void refuse_now(http_server_t *srv, struct lws *wsi, int status, const char *text) {
-  unsigned char head[LWS_PRE + 1024], body[LWS_PRE + 128];
-  unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head;
-  size_t len = MIN(strlen(text), sizeof body - LWS_PRE);
-  memcpy(body + LWS_PRE, text, len);
-  if (lws_add_http_common_headers(wsi, (unsigned)status, "text/plain; charset=utf-8", len, &p,
-                                  end) ||
-      lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                   (const unsigned char *)CACHE_NEVER, (int)strlen(CACHE_NEVER), &p,
-                                   end) ||
-      http_policy_add_csp(wsi, "text/plain", &p, end) ||
-      lws_finalize_write_http_header(wsi, start, &p, end))
+  unsigned char buf[LWS_PRE + 1024];
+  char *out = (char *)buf + LWS_PRE;
+  size_t room = sizeof buf - LWS_PRE;
+  int n = g_snprintf(out, room,
+                     "HTTP/1.1 %d %s\r\nserver: tourcast\r\n%s"
+                     "content-type: text/plain; charset=utf-8\r\n"
+                     "content-length: %zu\r\n"
+                     "cache-control: " CACHE_NEVER "\r\n"
+                     "content-security-policy: %s\r\n"
+                     "connection: close\r\n\r\n%s",
+                     status, status == 403 ? "Forbidden" : "Bad Request",
+                     http_policy_fixed_headers(), strlen(text), http_policy_csp_other, text);
+  if (n <= 0 || (size_t)n >= room)
     return;
-  if (lws_write(wsi, body + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) == (int)len)
-    srv->body_bytes += len;
+  if (lws_write(wsi, (unsigned char *)out, (size_t)n, LWS_WRITE_RAW) == n)
+    srv->body_bytes += strlen(text);
   count_status(srv, status);
 }
 
