@@ -277,15 +277,6 @@ static char *json_body(json_t *j, int *status) {
   return body;
 }
 
-/* /api/shows for anyone: what the pages list (titles, times, replays),
- * not what a show sold. Order counts and GMV are the leader's business. */
-static json_t *public_shows(json_t *list) {
-  gsize i;
-  json_t *j;
-  json_array_foreach(list, i, j) json_object_del(j, "orders");
-  return list;
-}
-
 /* /api/shows, /api/shows/ID/events (public: no phone numbers), and the
  * leader's picking list /api/shows/ID/orders.csv. */
 /* Most entries in one page of an /api list (ws/PROTOCOL.md, "Limits"); a
@@ -303,12 +294,10 @@ static int page_limit(const http_route_t *route, int max) {
 char *api_body(void *user, const http_route_t *route, const char *token, int *status) {
   app_t *app = user;
   switch (route->kind) {
-    case HTTP_ROUTE_API_SHOWS: { /* the leader also sees what each show sold */
-      gboolean leader = room_leader_token_ok(app->room, token);
-      json_t *list = room_shows_json(app->room, leader, route->before_id,
-                                     page_limit(route, API_PAGE_SHOWS));
-      return json_body(leader || list == NULL ? list : public_shows(list), status);
-    }
+    case HTTP_ROUTE_API_SHOWS: /* only the leader sees what each show sold */
+      return json_body(room_shows_json(app->room, room_leader_token_ok(app->room, token),
+                                       route->before_id, page_limit(route, API_PAGE_SHOWS)),
+                       status);
     case HTTP_ROUTE_API_QR: /* the same link every time: encoded once at start */
       return app->viewer_qr ? g_strdup(app->viewer_qr) : json_body(NULL, status);
     case HTTP_ROUTE_API_EVENTS:
