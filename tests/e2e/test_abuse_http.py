@@ -28,6 +28,7 @@ answers with the token, and a new viewer gets `welcome` within 1 s.
 import asyncio
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -65,8 +66,9 @@ def conversation(server, raw, wait=3.0):
         pass
     finally:
         s.close()
-    codes = [int(line.split(b" ")[1]) for line in data.split(b"\r\n")
-             if line.startswith(b"HTTP/1.")]
+    # A status line anywhere: an answer to a hidden request may follow a body
+    # that does not end in CRLF.
+    codes = [int(c) for c in re.findall(rb"HTTP/1\.[01] (\d{3}) ", data)]
     return codes, closed, data
 
 
@@ -86,6 +88,17 @@ def head_of(server, method, path, extra=b""):
 def refused_once(server, raw, what):
     codes, closed, _ = conversation(server, raw)
     assert codes == [400] and closed, f"{what}: answers {codes}, closed {closed}"
+
+
+HIDDEN = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def refused_each(server, head, cases):
+    """Each case (the rest of a head, a blank line, a body) after `head`,
+    with a hidden request after it: one 400, closed, never the hidden one."""
+    for what, rest in cases.items():
+        refused_once(server, head + rest + HIDDEN, what)
+    return len(cases)
 
 
 class AbuseHttpTest(unittest.TestCase):
@@ -174,9 +187,7 @@ class AbuseHttpTest(unittest.TestCase):
             "hex": b"Content-Length: 0x5\r\n\r\nabcde",
             "huge": b"Content-Length: 99999999999999999999\r\n\r\n",
         }
-        for what, rest in cases.items():
-            refused_once(self.server, b"POST /api/products/1/image HTTP/1.1\r\nHost: x\r\n" + rest
-                         + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", what)
+        refused_each(self.server, b"POST /api/products/1/image HTTP/1.1\r\nHost: x\r\n", cases)
         # One plain Content-Length with OWS is still a request.
         codes, _, _ = conversation(self.server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
                                    b"Content-Length:  0 \r\nConnection: close\r\n\r\n")
@@ -190,9 +201,7 @@ class AbuseHttpTest(unittest.TestCase):
             "space before colon": b"Content-Length : 5\r\n\r\nabcde",
             "TE space colon": b"Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
         }
-        for what, rest in cases.items():
-            refused_once(self.server, b"GET / HTTP/1.1\r\nHost: x\r\n" + rest
-                         + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", what)
+        refused_each(self.server, b"GET / HTTP/1.1\r\nHost: x\r\n", cases)
         return f"{len(cases)} hidden spellings of the framing headers refused"
 
     def bad_header_line(self):
