@@ -142,6 +142,7 @@ static gboolean app_start(app_t *app, GError **err) {
   if (app->rtmp == NULL)
     return FALSE;
 
+  app->ws_origins = ws_origins_new(o);
   http_server_config_t hc = {
       .bind_addr = o->bind,
       .port = (guint16)o->http_port,
@@ -154,6 +155,8 @@ static gboolean app_start(app_t *app, GError **err) {
       /* WebSockets plus a margin for page, playlist and segment requests. */
       .max_connections = (guint)o->max_connections + 1000,
       .ws = room_endpoint(app->room),
+      .allowed_origins = (const char *const *)app->ws_origins,
+      .metrics_token = o->metrics_token,
   };
   http_server_callbacks_t hcb = {
       .healthz_json = healthz_json,
@@ -203,6 +206,7 @@ static void app_stop(app_t *app) {
   g_free(app->images_dir);
   g_free(app->viewer_url);
   g_free(app->viewer_qr);
+  g_strfreev(app->ws_origins);
   g_free(app->shows_dir);
 }
 

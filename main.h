@@ -28,6 +28,8 @@ typedef struct {
   char *bind;
   char *title;
   char *public_url;
+  char **allowed_origins; /* --allowed-origin, as given */
+  char *metrics_token;
   int max_connections;
   int ws_rate;
   int ws_per_ip;
@@ -50,9 +52,10 @@ typedef struct {
   store_t *store;
   room_t *room;
   char *live_dir;
-  char *images_dir; /* product pictures, DATA/images */
-  char *viewer_url; /* in the overlay's QR code: --public-url, or this host's */
-  char *viewer_qr;  /* /api/qr.svg: the viewer link as SVG, made once; NULL if too long */
+  char *images_dir;  /* product pictures, DATA/images */
+  char *viewer_url;  /* in the overlay's QR code: --public-url, or this host's */
+  char *viewer_qr;   /* /api/qr.svg: the viewer link as SVG, made once; NULL if too long */
+  char **ws_origins; /* origins allowed to open /ws besides the server's own (normalised) */
   guint64 overlay_version;
   char *shows_dir;
   guint show_timer;
@@ -61,6 +64,10 @@ typedef struct {
 /* main_options.c */
 gboolean parse_options(int argc, char **argv, options_t *o, GError **err);
 void options_clear(options_t *o);
+/* The origins besides the server's own that may open /ws: each
+ * --allowed-origin and --public-url's, normalised (http_policy.h).
+ * NULL-terminated, g_strfreev. */
+char **ws_origins_new(const options_t *o);
 char *load_secret(const char *data_dir, const char *name, const char *given, int len, GError **err);
 /* The address to print in URLs and the QR code: the bind address, or the
  * first non-loopback IPv4 address when listening on all interfaces (g_free). */

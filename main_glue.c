@@ -294,7 +294,7 @@ static int page_limit(const http_route_t *route, int max) {
 char *api_body(void *user, const http_route_t *route, const char *token, int *status) {
   app_t *app = user;
   switch (route->kind) {
-    case HTTP_ROUTE_API_SHOWS: /* the leader also sees what each show sold */
+    case HTTP_ROUTE_API_SHOWS: /* only the leader sees what each show sold */
       return json_body(room_shows_json(app->room, room_leader_token_ok(app->room, token),
                                        route->before_id, page_limit(route, API_PAGE_SHOWS)),
                        status);

@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <sys/random.h>
 
+#include "ws/http_policy.h"
+
 #include "main.h"
 
 /* ---- options ---- */
@@ -51,6 +53,12 @@ gboolean parse_options(int argc, char **argv, options_t *o, GError **err) {
       {"title", 0, 0, G_OPTION_ARG_STRING, &o->title, "Show title on the overlay", "TEXT"},
       {"public-url", 0, 0, G_OPTION_ARG_STRING, &o->public_url,
        "Viewer page URL for the overlay's QR code (default http://HOST:HTTP_PORT/)", "URL"},
+      {"allowed-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->allowed_origins,
+       "Also let pages from this origin open the WebSocket (repeatable; the server's own and "
+       "--public-url's always may)",
+       "URL"},
+      {"metrics-token", 0, 0, G_OPTION_ARG_STRING, &o->metrics_token,
+       "Token that opens /metrics besides the leader token (Authorization: Bearer)", "TOKEN"},
       {"max-connections", 0, 0, G_OPTION_ARG_INT, &o->max_connections,
        "Most WebSocket connections at once (5000)", "N"},
       {"ws-per-ip", 0, 0, G_OPTION_ARG_INT, &o->ws_per_ip,
@@ -109,11 +117,28 @@ gboolean parse_options(int argc, char **argv, options_t *o, GError **err) {
     bad = "--show-timeout-min must be 1..1440";
   else if (o->retention_days < 0 || o->retention_days > 36500)
     bad = "--retention-days must be 0..36500";
+  for (char **u = o->allowed_origins; bad == NULL && u != NULL && *u != NULL; u++) {
+    char *origin = http_policy_origin_of_url(*u);
+    if (origin == NULL)
+      bad = "--allowed-origin must be an http:// or https:// URL such as https://shop.example.com";
+    g_free(origin);
+  }
   if (bad != NULL) {
     g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s", bad);
     return FALSE;
   }
   return TRUE;
+}
+
+char **ws_origins_new(const options_t *o) {
+  GPtrArray *list = g_ptr_array_new();
+  for (char **u = o->allowed_origins; u != NULL && *u != NULL; u++)
+    g_ptr_array_add(list, http_policy_origin_of_url(*u));
+  char *pub = o->public_url ? http_policy_origin_of_url(o->public_url) : NULL;
+  if (pub != NULL)
+    g_ptr_array_add(list, pub);
+  g_ptr_array_add(list, NULL);
+  return (char **)g_ptr_array_free(list, FALSE);
 }
 
 void options_clear(options_t *o) {
@@ -124,6 +149,8 @@ void options_clear(options_t *o) {
   g_free(o->bind);
   g_free(o->title);
   g_free(o->public_url);
+  g_strfreev(o->allowed_origins);
+  g_free(o->metrics_token);
   g_free(o->h264_decoder);
   g_free(o->aac_decoder);
 }

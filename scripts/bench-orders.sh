@@ -56,7 +56,7 @@ ticks0=$(cpu_ticks)
 fast=$("$build/tests/ws_load" orders --url "$url" --buyers "$buyers" --duration "$duration" \
   --product 1 --rate-limit 100000 --coalesce-us 500 | tee "$work/orders.txt" | result)
 ticks1=$(cpu_ticks)
-commit=$(curl -fs "http://127.0.0.1:$http/metrics" | awk '/^tourcast_commit_latency_mean_ms/ {print $2}')
+commit=$(curl -fs -H "Authorization: Bearer bench" "http://127.0.0.1:$http/metrics" | awk '/^tourcast_commit_latency_mean_ms/ {print $2}')
 stop
 echo "== orders at the default 20 messages/s per connection"
 start 20

@@ -67,7 +67,7 @@ run_tourcast() {
   cpu1=$(cpu_of $tc_pid)
   tc_cpu=$(echo "$cpu1 $cpu0" | awk '{printf "%.2f", $1 - $2}')
   tc_rss=$(awk '/VmHWM/ {print $2}' /proc/$tc_pid/status)
-  metrics=$(curl -fs "http://127.0.0.1:$http/metrics")
+  metrics=$(curl -fs -H "Authorization: Bearer bench" "http://127.0.0.1:$http/metrics")
   kill $tc_pid; wait $tc_pid 2>/dev/null || true
   tc_pid=""
 }
@@ -84,7 +84,7 @@ full_overlay() {
     '{"type":"product.put","name":"阳山水蜜桃","price_cents":1280,"unit":"斤","stock":100000,"on_sale":true}' \
     '{"type":"pin","product_id":1}' |
     "$build/tests/ws_load" script --url "$url" --linger 500 >/dev/null
-  curl -fs -X POST --data-binary @"$png" "http://127.0.0.1:$1/api/products/1/image?token=bench" >/dev/null
+  curl -fs -X POST --data-binary @"$png" "http://127.0.0.1:$1/api/products/1/image" -H "Authorization: Bearer bench" >/dev/null
   printf '%s\n' '{"type":"hello","role":"viewer","name":"刘阿姨","pickup":"3号楼","phone":"13800000000"}' \
     '{"type":"ask","text":"桃子甜不甜？能放几天？"}' |
     "$build/tests/ws_load" script --url "$url" --linger 500 >/dev/null

@@ -34,7 +34,8 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$http/healthz" >/dev/null && 
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$tc_pid/status"; }
 fds() { ls "/proc/$tc_pid/fd" | wc -l; }
-segments() { curl -fs "http://127.0.0.1:$http/metrics" | awk '/^tourcast_hls_segments_total/ {print $2}'; }
+# /metrics is the leader's: the token tourcast made in its data dir.
+segments() { curl -fs -H "Authorization: Bearer $(cat "$work/data/leader_token")" "http://127.0.0.1:$http/metrics" | awk '/^tourcast_hls_segments_total/ {print $2}'; }
 rand() { echo $(( $1 + RANDOM % ($2 - $1 + 1) )); }
 
 rss_first=0 fds0=0 stuck=0 start=$(date +%s)

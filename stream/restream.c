@@ -22,6 +22,7 @@ GST_DEBUG_CATEGORY_STATIC(restream_debug);
 typedef struct {
   restream_t *owner;
   char *url;
+  char *shown; /* the URL for logs: restream_url_for_logs() */
   restream_state_t state;
   guint attempts, failures;
   guint backoff_ms;
@@ -87,12 +88,33 @@ static gboolean on_retry(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-static void fail_target(target_t *t, const char *why) {
+char *restream_url_for_logs(const char *url) {
+  const char *host = strstr(url, "://");
+  host = host != NULL ? host + 3 : url;
+  const char *app = strchr(host, '/');
+  if (app == NULL)
+    return g_strndup(url, (gsize)(strcspn(url, "?#")));
+  const char *key = app + 1 + strcspn(app + 1, "/?#");
+  if (*key == '\0')
+    return g_strdup(url); /* nothing after the app: no key to hide */
+  return g_strdup_printf("%.*s/***", (int)(key - url), url);
+}
+
+/* An error text with the target's URL in it (rtmp2sink may quote it), with
+ * the URL hidden as in logs. */
+static char *redact(const target_t *t, const char *why) {
+  GString *s = g_string_new(why);
+  g_string_replace(s, t->url, t->shown, 0);
+  return g_string_free(s, FALSE);
+}
+
+static void fail_target(target_t *t, const char *reason) {
   restream_t *rs = t->owner;
-  GST_WARNING("restream %s: %s; retrying in %u ms", t->url, why, t->backoff_ms);
-  g_message("restream %s failed (%s): retrying in %u s", t->url, why, t->backoff_ms / 1000);
+  char *why = redact(t, reason);
+  GST_WARNING("restream %s: %s; retrying in %u ms", t->shown, why, t->backoff_ms);
+  g_message("restream %s failed (%s): retrying in %u s", t->shown, why, t->backoff_ms / 1000);
   g_free(t->last_error);
-  t->last_error = g_strdup(why);
+  t->last_error = why;
   t->failures++;
   g_mutex_lock(&rs->lock);
   drop_pipeline(t);
@@ -187,6 +209,7 @@ gboolean restream_add(restream_t *rs, const char *url, GError **err) {
   target_t *t = g_new0(target_t, 1);
   t->owner = rs;
   t->url = g_strdup(url);
+  t->shown = restream_url_for_logs(url);
   t->backoff_ms = BACKOFF_MIN_MS;
   g_mutex_lock(&rs->lock);
   g_ptr_array_add(rs->targets, t);
@@ -205,6 +228,7 @@ static void target_free(target_t *t) {
   drop_pipeline(t);
   g_mutex_unlock(&rs->lock);
   g_free(t->url);
+  g_free(t->shown);
   g_free(t->last_error);
   g_free(t);
 }
@@ -246,7 +270,7 @@ static void push_one(target_t *t, gboolean video, GstSample *sample) {
     t->base = GST_BUFFER_PTS(buf);
   }
   if (GST_BUFFER_PTS(buf) < t->base) {
-    GST_LOG("%s: %s before the connection's start", t->url, video ? "video" : "audio");
+    GST_LOG("%s: %s before the connection's start", t->shown, video ? "video" : "audio");
     return;
   }
   GstBuffer *copy = gst_buffer_copy(buf); /* metadata only; the memory is shared */
@@ -260,7 +284,7 @@ static void push_one(target_t *t, gboolean video, GstSample *sample) {
     gst_app_src_set_caps(src, caps);
   if (have)
     gst_caps_unref(have);
-  GST_LOG("%s: %s %" GST_TIME_FORMAT, t->url, video ? "video" : "audio",
+  GST_LOG("%s: %s %" GST_TIME_FORMAT, t->shown, video ? "video" : "audio",
           GST_TIME_ARGS(GST_BUFFER_PTS(copy)));
   t->bytes_sent += gst_buffer_get_size(copy);
   t->sent_any = TRUE;

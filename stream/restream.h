@@ -48,5 +48,9 @@ void restream_push(restream_t *rs, gboolean video, GstSample *sample);
 GArray *restream_info(restream_t *rs);
 void restream_info_free(GArray *info);
 const char *restream_state_name(restream_state_t st);
+/* The target URL as logs print it: scheme, host and the first path segment
+ * (the RTMP app), then three stars for the rest (the other platform's
+ * stream key, a query). Newly allocated. */
+char *restream_url_for_logs(const char *url);
 
 #endif

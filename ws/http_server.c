@@ -39,6 +39,21 @@
  *                 closes first leaves a reply whose finishing does nothing.
  *                 Anything else but GET and HEAD gets 405, then lws discards
  *                 a Content-Length body or, without one, closes the connection.
+ *   framing       http_policy_check_head() runs before routing: a head that
+ *                 a proxy could frame differently from lws (Transfer-Encoding,
+ *                 a repeated or malformed Content-Length, a hidden spelling
+ *                 of either, no or two Host, a bad version) gets 400 and the
+ *                 connection closes, its body and anything after it unread.
+ *                 Upgrades other than WebSocket (h2c) are refused (400) and
+ *                 CONNECT closed: lws would hand either a protocol we do not
+ *                 serve (a raw socket with no timeout, for CONNECT).
+ *   who           /metrics needs the leader token or cfg->metrics_token
+ *                 (401 otherwise); a /ws upgrade whose Origin is not allowed
+ *                 gets 403 (http_server_ws_admit()).
+ *
+ * Every answer carries the security headers of http_policy.h: lws adds the
+ * vhost's (nosniff, Referrer-Policy, X-Frame-Options) to each status line,
+ * ours and its own, and write_head() the Content-Security-Policy.
  *
  * /metrics counts the responses written here; the few lws writes itself (403
  * for a method it does not know or a target that is not an absolute path)
@@ -60,6 +75,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "ws/http_policy.h"
 #include "ws/http_route.h"
 #include "ws/ws_endpoint.h"
 
@@ -86,7 +102,7 @@ GST_DEBUG_CATEGORY_STATIC(lws_debug);
 #define CACHE_NEVER "no-store"
 
 /* Status codes this module answers with, in the order /metrics lists them. */
-static const int counted_codes[] = {200, 400, 403, 404, 405, 411, 413, 415, 500, 503};
+static const int counted_codes[] = {200, 400, 401, 403, 404, 405, 411, 413, 415, 500, 503};
 #define N_CODES (sizeof(counted_codes) / sizeof(counted_codes[0]))
 
 struct http_server {
@@ -100,6 +116,8 @@ struct http_server {
   struct lws_protocols protocols[3];
   ws_endpoint_t *ws; /* borrowed; NULL: no WebSocket */
   char *bind_addr, *live_dir, *web_dir, *images_dir, *vendor_dir, *shows_dir;
+  char **allowed_origins; /* besides this server's own (from Host) */
+  char *metrics_token;    /* NULL: only the leader token opens /metrics */
   http_server_callbacks_t cb;
   void *user;
   guint16 port;
@@ -108,6 +126,7 @@ struct http_server {
   guint64 responses[N_CODES];
   guint64 body_bytes;
   guint bodies_in_flight;
+  guint64 refused_head, refused_origin, refused_upgrade, refused_connect;
 };
 
 /* Per vhost: lws allocates it at PROTOCOL_INIT and frees it with the vhost. */
@@ -130,6 +149,7 @@ struct pss {
   bool head_only; /* HEAD: the same head, no body */
   bool cors;
   bool method_not_allowed;
+  bool auth_required; /* a 401: say which scheme (WWW-Authenticate) */
   int status;
   const char *content_type; /* static strings */
   const char *cache_control;
@@ -271,11 +291,24 @@ static char *metrics_body(http_server_t *srv) {
                          "# TYPE tourcast_http_responses_in_flight gauge\n"
                          "tourcast_http_responses_in_flight %u\n",
                          srv->body_bytes, srv->bodies_in_flight);
+  g_string_append_printf(s,
+                         "# HELP tourcast_http_refused_total Requests refused before routing: an "
+                         "ambiguous or malformed head (400), a WebSocket Origin not allowed "
+                         "(403), an upgrade other than WebSocket (400), CONNECT (closed).\n"
+                         "# TYPE tourcast_http_refused_total counter\n"
+                         "tourcast_http_refused_total{why=\"head\"} %" G_GUINT64_FORMAT "\n"
+                         "tourcast_http_refused_total{why=\"origin\"} %" G_GUINT64_FORMAT "\n"
+                         "tourcast_http_refused_total{why=\"upgrade\"} %" G_GUINT64_FORMAT "\n"
+                         "tourcast_http_refused_total{why=\"connect\"} %" G_GUINT64_FORMAT "\n",
+                         srv->refused_head, srv->refused_origin, srv->refused_upgrade,
+                         srv->refused_connect);
   return g_string_free(s, FALSE);
 }
 
 /* LWS_CALLBACK_HTTP: decide the whole response, write nothing yet. */
-/* The leader token of a request: ?token=... or Authorization: Bearer .... */
+/* The leader token of a request: ?token=... or Authorization: Bearer ....
+ * The query lives in lws' URI_ARGS, apart from the path: no log line here
+ * or in lws prints it (the path logged in on_http() never has it). */
 static char *request_token(struct lws *wsi) {
   char buf[256];
   const char *arg = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
@@ -426,8 +459,34 @@ void http_reply_finish(http_reply_t *reply, int status, char *body) {
   reply_unref(reply); /* the owner's */
 }
 
+/* /metrics: the leader token, or --metrics-token for a scraper. */
+static bool metrics_allowed(struct lws *wsi, http_server_t *srv) {
+  char *token = request_token(wsi);
+  bool ok = http_policy_token_equal(token, srv->metrics_token) ||
+            (srv->cb.leader_ok != NULL && srv->cb.leader_ok(srv->user, token));
+  g_free(token);
+  return ok;
+}
+
+/* A head lws parsed but a proxy might frame differently: 400, then close
+ * (close_after) before lws reads a byte past what it took for this head. */
+static bool refuse_bad_head(struct lws *wsi, http_server_t *srv, struct pss *pss) {
+  const char *why = http_policy_check_head(wsi);
+  if (why == NULL)
+    return false;
+  GST_INFO("refused request: %s", why);
+  srv->refused_head++;
+  respond_mem(srv, pss, 400, "text/plain; charset=utf-8", CACHE_NEVER,
+              g_strdup_printf("bad request: %s\n", why));
+  pss->close_after = true;
+  lws_callback_on_writable(wsi);
+  return true;
+}
+
 static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const char *uri,
                    size_t len) {
+  if (refuse_bad_head(wsi, srv, pss))
+    return 0;
   http_route_t r;
   http_route_parse(uri, len, &r);
   pss->cors = r.under_live;
@@ -507,6 +566,11 @@ static int on_http(struct lws *wsi, http_server_t *srv, struct pss *pss, const c
           respond_text(srv, pss, 404, "not found\n");
         break;
       case HTTP_ROUTE_METRICS: {
+        if (!metrics_allowed(wsi, srv)) {
+          respond_text(srv, pss, 401, "the leader token or the metrics token is required\n");
+          pss->auth_required = true;
+          break;
+        }
         char *body = metrics_body(srv);
         if (body != NULL)
           respond_mem(srv, pss, 200, "text/plain; version=0.0.4; charset=utf-8", CACHE_NEVER, body);
@@ -568,7 +632,13 @@ static int write_head(struct lws *wsi, struct vhd *vhd, struct pss *pss) {
             wsi, (const unsigned char *)"retry-after:", (const unsigned char *)secs, n, &p, end))
       return -1;
   }
-  if (lws_finalize_write_http_header(wsi, start, &p, end))
+  static const char bearer[] = "Bearer realm=\"tourcast\"";
+  if (pss->auth_required &&
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
+                                  (const unsigned char *)bearer, (int)strlen(bearer), &p, end))
+    return -1;
+  if (http_policy_add_csp(wsi, pss->content_type, &p, end) ||
+      lws_finalize_write_http_header(wsi, start, &p, end))
     return -1;
 
   count_status(srv, pss->status);
@@ -612,6 +682,54 @@ static int write_body_chunk(struct lws *wsi, struct vhd *vhd, struct pss *pss) {
   return 0;
 }
 
+/* Answers at once, from inside an lws callback that will close the
+ * connection next (a refused upgrade): a short text answer with the same
+ * security headers as any other, written synchronously (a few hundred
+ * bytes into a fresh socket's buffer). The head is formatted here, not by
+ * lws: before an upgrade is accepted lws 4.1 has no HTTP version for the
+ * connection and would write "HTTP/1.0", which WebSocket clients refuse
+ * to read as an answer to their HTTP/1.1 request. */
+static void refuse_now(http_server_t *srv, struct lws *wsi, int status, const char *text) {
+  unsigned char buf[LWS_PRE + 1024];
+  char *out = (char *)buf + LWS_PRE;
+  size_t room = sizeof buf - LWS_PRE;
+  int n = g_snprintf(out, room,
+                     "HTTP/1.1 %d %s\r\nserver: tourcast\r\n%s"
+                     "content-type: text/plain; charset=utf-8\r\n"
+                     "content-length: %zu\r\n"
+                     "cache-control: " CACHE_NEVER "\r\n"
+                     "content-security-policy: %s\r\n"
+                     "connection: close\r\n\r\n%s",
+                     status, status == 403 ? "Forbidden" : "Bad Request",
+                     http_policy_fixed_headers(), strlen(text), http_policy_csp_other, text);
+  if (n <= 0 || (size_t)n >= room)
+    return;
+  if (lws_write(wsi, (unsigned char *)out, (size_t)n, LWS_WRITE_RAW) == n)
+    srv->body_bytes += strlen(text);
+  count_status(srv, status);
+}
+
+gboolean http_server_ws_admit(http_server_t *srv, struct lws *wsi) {
+  const char *why = http_policy_check_head(wsi);
+  if (why != NULL) {
+    srv->refused_head++;
+    refuse_now(srv, wsi, 400, "bad request\n");
+    return FALSE;
+  }
+  if (!http_policy_header_present(wsi, WSI_TOKEN_ORIGIN))
+    return TRUE; /* not a browser: Origin protects browsers' users only */
+  char origin[HTTP_POLICY_ORIGIN_MAX + 1], host[HTTP_POLICY_ORIGIN_MAX + 1];
+  int olen = lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+  int hlen = lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+  if (olen > 0 && http_policy_origin_allowed((const char *const *)srv->allowed_origins, origin,
+                                             (size_t)olen, host, hlen > 0 ? (size_t)hlen : 0))
+    return TRUE;
+  GST_INFO("WebSocket from origin %.*s refused", olen > 0 ? MIN(olen, 80) : 0, origin);
+  srv->refused_origin++;
+  refuse_now(srv, wsi, 403, "origin not allowed\n");
+  return FALSE;
+}
+
 /* protocols[0]: lws hands it every plain HTTP request, since we use no mounts. */
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len) {
@@ -647,6 +765,25 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 
     case LWS_CALLBACK_ESTABLISHED:
       /* A WebSocket upgrade without subprotocol tourcast.v1 lands here. */
+      return -1;
+
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+      /* lws would switch an "Upgrade: h2c" to HTTP/2: streams that share
+       * one connection's limits, and a head none of our checks see. */
+      if (in != NULL && g_ascii_strcasecmp(in, "websocket") == 0)
+        return 0;
+      if (vhd != NULL) {
+        vhd->srv->refused_upgrade++;
+        refuse_now(vhd->srv, wsi, 400, "only WebSocket upgrades are served\n");
+      }
+      return -1;
+
+    case LWS_CALLBACK_RAW_ADOPT:
+    case LWS_CALLBACK_RAW_RX:
+      /* CONNECT: lws turns the connection into a raw socket bound to us,
+       * with no timeout at all. Nothing to proxy here: close it. */
+      if (vhd != NULL && reason == LWS_CALLBACK_RAW_ADOPT)
+        vhd->srv->refused_connect++;
       return -1;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
@@ -819,6 +956,9 @@ http_server_t *http_server_new(const http_server_config_t *cfg, const http_serve
   srv->web_dir = g_strdup(cfg->web_dir);
   srv->images_dir = g_strdup(cfg->images_dir);
   srv->vendor_dir = g_strdup(cfg->vendor_dir);
+  srv->allowed_origins = g_strdupv((char **)cfg->allowed_origins);
+  srv->metrics_token =
+      cfg->metrics_token && *cfg->metrics_token ? g_strdup(cfg->metrics_token) : NULL;
   if (cb != NULL)
     srv->cb = *cb;
   srv->user = user;
@@ -850,9 +990,7 @@ http_server_t *http_server_new(const http_server_config_t *cfg, const http_serve
   info.fd_limit_per_thread = srv->max_connections + HTTP_LWS_FD_SLACK;
   info.timeout_secs = HTTP_HEAD_TIMEOUT_S;
   info.keepalive_timeout = HTTP_KEEPALIVE_S;
-  static const struct lws_protocol_vhost_options nosniff = {NULL, NULL,
-                                                            "x-content-type-options:", "nosniff"};
-  info.headers = &nosniff;
+  info.headers = http_policy_vhost_headers();
 
   /* Two steps, context then vhost. lws 4.1 creating the default vhost inside
    * lws_create_context() frees the context on a bind failure but leaves the
@@ -904,6 +1042,8 @@ void http_server_free(http_server_t *srv) {
   g_free(srv->web_dir);
   g_free(srv->images_dir);
   g_free(srv->vendor_dir);
+  g_strfreev(srv->allowed_origins);
+  g_free(srv->metrics_token);
   g_free(srv);
 }
 

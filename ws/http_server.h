@@ -26,7 +26,8 @@ typedef struct {
   char *(*healthz_json)(void *user);
   /* Body of /metrics (Prometheus text format 0.0.4), newly allocated. The
    * server appends its own tourcast_http_* metrics after it. NULL return: 500.
-   * NULL function: only the server's own metrics. */
+   * NULL function: only the server's own metrics. Served only to a request
+   * with the leader token (leader_ok) or cfg->metrics_token: else 401. */
   char *(*metrics_text)(void *user);
   /* Body of an /api/ route (route->kind is one of HTTP_ROUTE_API_*). `token`
    * is the leader token the request carried (?token=... or "Authorization:
@@ -83,6 +84,13 @@ typedef struct {
   /* Serves WebSocket tourcast.v1 on /ws when set; borrowed, must outlive
    * the server. */
   struct ws_endpoint *ws;
+  /* Origins (as http_policy_origin_of_url() writes them) whose pages may
+   * open /ws, besides this server's own ("http://" or "https://" and the
+   * request's Host). NULL-terminated, copied; NULL: only its own. */
+  const char *const *allowed_origins;
+  /* A second token that opens /metrics (for a scraper), copied; NULL or
+   * "": only the leader token (callbacks' leader_ok) does. */
+  const char *metrics_token;
 } http_server_config_t;
 
 /* Starts listening on bind_addr:port (port 0 picks a free one, see
@@ -99,5 +107,12 @@ void http_server_free(http_server_t *srv);
 guint16 http_server_port(const http_server_t *srv);
 /* The WebSocket endpoint given in the config, or NULL (for ws_endpoint.c). */
 struct ws_endpoint *http_server_ws_endpoint(http_server_t *srv);
+/* For ws_endpoint.c, at LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: TRUE if
+ * the upgrade request may become a WebSocket: its head passes
+ * http_policy_check_head() and it has no Origin header (not a browser) or
+ * an allowed one. FALSE: a 400 or 403 has been written; return nonzero so
+ * that lws closes the connection. */
+struct lws;
+gboolean http_server_ws_admit(http_server_t *srv, struct lws *wsi);
 
 #endif

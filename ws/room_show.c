@@ -47,7 +47,9 @@ static gboolean has_replay(room_t *r, gint64 show) {
 }
 
 /* Adds what only the room knows to a stored show's JSON: its state, how
- * long it has run, whether it has a replay; the leader's totals when asked. */
+ * long it has run, whether it has a replay; the leader's totals when asked.
+ * What a show sold (the order count, GMV, buyers) is the leader's
+ * business: anyone else gets the show without it. */
 static json_t *decorate(room_t *r, json_t *j, gboolean leader) {
   if (j == NULL)
     return NULL;
@@ -60,6 +62,8 @@ static json_t *decorate(room_t *r, json_t *j, gboolean leader) {
                                            : 0;
   json_object_set_new(j, "duration_ms", json_integer(duration));
   json_object_set_new(j, "has_replay", json_boolean(has_replay(r, id)));
+  if (!leader)
+    json_object_del(j, "orders");
   store_show_totals_t t;
   if (leader && store_show_totals(r->store, id, &t)) {
     json_object_set_new(j, "gmv_cents", json_integer(t.gmv_cents));

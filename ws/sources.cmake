@@ -2,6 +2,7 @@ set(WS_SOURCES
   ${CMAKE_SOURCE_DIR}/ws/http_route.c
   ${CMAKE_SOURCE_DIR}/ws/image.c
   ${CMAKE_SOURCE_DIR}/ws/image_probe.c
+  ${CMAKE_SOURCE_DIR}/ws/http_policy.c
   ${CMAKE_SOURCE_DIR}/ws/http_server.c
   ${CMAKE_SOURCE_DIR}/ws/store.c
   ${CMAKE_SOURCE_DIR}/ws/store_catalog.c

@@ -571,10 +571,13 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
 
   switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-      /* tourcast.v1 lives on /ws only. */
+      /* tourcast.v1 lives on /ws only, for pages of the allowed origins
+       * (the server answers 403 to others before the handshake). */
       char uri[8];
       int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-      return n == 3 && memcmp(uri, "/ws", 3) == 0 ? 0 : -1;
+      if (n != 3 || memcmp(uri, "/ws", 3) != 0)
+        return -1;
+      return srv != NULL && http_server_ws_admit(srv, wsi) ? 0 : -1;
     }
     case LWS_CALLBACK_ESTABLISHED:
       if (ep == NULL)

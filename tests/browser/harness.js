@@ -113,13 +113,30 @@ async function launchChromium() {
   return b;
 }
 
-/* A page whose console errors, uncaught exceptions and dialogs (alert!) are
- * collected: a test asserts they stayed empty. */
-async function newPage(browser, viewport) {
-  const ctx = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: 'zh-CN' });
+/* A page whose uncaught exceptions, Content-Security-Policy violations and
+ * dialogs (alert!) are collected: a test asserts they stayed empty. Every
+ * request URL the page makes is kept (page.requests). `opts.bypassCSP`: a
+ * test's own tool page (room.js), not one of tourcast's. */
+async function newPage(browser, viewport, opts = {}) {
+  const ctx = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: 'zh-CN', bypassCSP: !!opts.bypassCSP });
   const page = await ctx.newPage();
   page.problems = [];
   page.dialogs = [];
+  page.cspViolations = [];
+  page.requests = [];
+  await page.exposeFunction('tcCspViolation', (v) => {
+    page.cspViolations.push(v);
+    page.problems.push('CSP violation: ' + v);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.tcCspViolation(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
+    });
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/.test(m.text())) page.problems.push('console: ' + m.text());
+  });
+  page.on('request', (r) => page.requests.push(r.url()));
   page.on('pageerror', (e) => page.problems.push('pageerror: ' + e.message + ' ' + (e.stack || '').split('\n').slice(1, 4).join(' / ')));
   page.on('dialog', (d) => { page.dialogs.push(d.type() + ': ' + d.message()); d.accept().catch(() => {}); });
   return page;

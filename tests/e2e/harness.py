@@ -33,7 +33,7 @@ def free_port():
 class Server:
     """One tourcast process with its own data dir and ports."""
 
-    def __init__(self, *extra, key="testkey123", token="leadertoken123", wrapper=None):
+    def __init__(self, *extra, key="testkey123", token="leadertoken123", wrapper=None, env=None):
         self.data = tempfile.mkdtemp(prefix="tourcast-e2e-")
         self.http_port = free_port()
         self.rtmp_port = free_port()
@@ -46,7 +46,8 @@ class Server:
         if wrapper:
             args = list(wrapper) + args
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=None if env is None else {**os.environ, **env})
         self.wait_ready()
 
     @property

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "ws/http_policy.h"
 #include "ws/http_server.h"
 
 #define PLAYLIST                                                                                   \
@@ -18,6 +19,7 @@
   "#EXTINF:1.000,\nseg00001.ts\n"
 #define SEGMENT_BYTES (188 * 700)
 #define BIG_BYTES (8 * 1024 * 1024)
+#define METRICS_TOKEN "scrape-me"
 
 /* ---- fixture: temp dirs, a loop, a server on a free port ---- */
 
@@ -70,6 +72,7 @@ static http_server_t *start_server(fx_t *fx, const char *web_dir, guint16 port, 
       .vendor_dir = fx->vendor_dir,
       .loop = fx->loop,
       .max_connections = max_conns,
+      .metrics_token = METRICS_TOKEN,
   };
   http_server_callbacks_t cb = {.healthz_json = healthz_json, .metrics_text = metrics_text};
   return http_server_new(&cfg, &cb, fx, err);
@@ -324,6 +327,15 @@ static resp_t *request(fx_t *fx, const char *method, const char *target) {
 
 static resp_t *get(fx_t *fx, const char *target) {
   return request(fx, "GET", target);
+}
+
+/* A GET with one more header line (e.g. "Authorization: Bearer x"). */
+static resp_t *get_with(fx_t *fx, const char *target, const char *header) {
+  char *raw = g_strdup_printf(
+      "GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\nConnection: close\r\n\r\n", target, header);
+  resp_t *r = raw_request(fx, raw, strlen(raw), FALSE);
+  g_free(raw);
+  return r;
 }
 
 /* The body as a string (an empty body has no data pointer at all). */
@@ -603,7 +615,19 @@ static void test_healthz_metrics(fx_t *fx, gconstpointer data) {
   g_assert_cmpint(r->status, ==, 405);
   resp_free(r);
 
+  /* Without the token: 401 and how to authenticate; with a wrong one too. */
   r = get(fx, "/metrics");
+  g_assert_cmpint(r->status, ==, 401);
+  g_assert_cmpstr(hdr(r, "www-authenticate"), ==, "Bearer realm=\"tourcast\"");
+  char *denied = body_str(r);
+  g_assert_null(strstr(denied, "tourcast_test_gauge"));
+  g_free(denied);
+  resp_free(r);
+  r = get_with(fx, "/metrics", "Authorization: Bearer scrape-me-not");
+  g_assert_cmpint(r->status, ==, 401);
+  resp_free(r);
+
+  r = get_with(fx, "/metrics", "Authorization: Bearer " METRICS_TOKEN);
   g_assert_cmpint(r->status, ==, 200);
   g_assert_cmpstr(hdr(r, "content-type"), ==, "text/plain; version=0.0.4; charset=utf-8");
   char *body = body_str(r);
@@ -613,6 +637,7 @@ static void test_healthz_metrics(fx_t *fx, gconstpointer data) {
   g_assert_nonnull(strstr(body, "\ntourcast_http_requests_total{code=\"200\"} 1\n"));
   g_assert_nonnull(strstr(body, "\ntourcast_http_requests_total{code=\"404\"} 2\n"));
   g_assert_nonnull(strstr(body, "\ntourcast_http_requests_total{code=\"405\"} 1\n"));
+  g_assert_nonnull(strstr(body, "\ntourcast_http_requests_total{code=\"401\"} 2\n"));
   g_assert_nonnull(strstr(body, "\n# TYPE tourcast_http_requests_total counter\n"));
   g_assert_nonnull(strstr(body, "\ntourcast_http_response_bytes_total "));
   /* Nothing else is being written while this body is generated. */
@@ -627,7 +652,7 @@ static void test_healthz_metrics(fx_t *fx, gconstpointer data) {
   g_assert_cmpint(r->status, ==, 503);
   g_assert_cmpstr(hdr(r, "content-type"), ==, "application/json");
   resp_free(r);
-  r = get(fx, "/metrics");
+  r = get_with(fx, "/metrics", "Authorization: Bearer " METRICS_TOKEN);
   g_assert_cmpint(r->status, ==, 500);
   resp_free(r);
 }
@@ -718,6 +743,158 @@ static gpointer prober_thread(gpointer p) {
     g_usleep(50000);
   }
   return NULL;
+}
+
+/* ---- framing: one request stays one request ---- */
+
+typedef struct {
+  guint16 port;
+  const char *raw;
+  int statuses[4];
+  int n;
+  gboolean closed; /* the server closed (EOF) rather than the read timing out */
+} conv_t;
+
+/* Sends `raw` at once, then reads every response until the server closes
+ * or 3 s pass without a byte. */
+static gpointer conversation_thread(gpointer p) {
+  conv_t *c = p;
+  GSocket *s = connect_to(c->port, 0);
+  g_socket_set_timeout(s, 3);
+  send_all(s, c->raw, strlen(c->raw));
+  GByteArray *in = g_byte_array_new();
+  for (;;) {
+    resp_t *r = read_response(s, in, FALSE);
+    int status = r->status;
+    resp_free(r);
+    if (status == 0)
+      break;
+    if (c->n < (int)G_N_ELEMENTS(c->statuses))
+      c->statuses[c->n] = status;
+    c->n++;
+  }
+  guint8 b;
+  GError *err = NULL;
+  c->closed = in->len == 0 && g_socket_receive(s, (gchar *)&b, 1, NULL, &err) == 0;
+  g_clear_error(&err);
+  g_byte_array_unref(in);
+  g_object_unref(s);
+  return NULL;
+}
+
+static void test_framing(fx_t *fx, gconstpointer data) {
+  /* Each: refused with one 400, then closed; what follows the head (a
+   * second request hidden in a body) is never answered. */
+  static const struct {
+    const char *what, *raw;
+  } refused[] = {
+      {"CL and TE", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked"
+                    "\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"TE alone on GET", "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"two CL", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n"
+                 "abcde12GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"CL list", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 0\r\n\r\n"},
+      {"CL sign", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: +0\r\n\r\n"},
+      {"CL too long", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0000000000000000\r\n\r\n"},
+      {"CL empty", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n"},
+      {"space before colon", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nabcde"},
+      {"folded TE", "GET / HTTP/1.1\r\nHost: x\r\n Transfer-Encoding: chunked\r\n\r\n"},
+      {"tab-folded CL", "GET / HTTP/1.1\r\nHost: x\r\nX-Zz: 1\r\n\tContent-Length: 5\r\n\r\nabcde"},
+      {"no Host", "GET / HTTP/1.1\r\n\r\n"},
+      {"two Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
+      {"bad version", "GET / HTTP/1.1 x\r\nHost: x\r\n\r\n"},
+      {"HTTP/2 version", "GET / HTTP/2.0\r\nHost: x\r\n\r\n"},
+      {"h2c upgrade", "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                      "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(refused); i++) {
+    conv_t c = {fx->port, refused[i].raw, {0}, 0, FALSE};
+    job_finish(job_start(conversation_thread, &c));
+    if (c.n != 1 || c.statuses[0] != 400 || !c.closed)
+      g_error("%s: %d responses, first %d, closed %d; want one 400 and closed", refused[i].what,
+              c.n, c.statuses[0], c.closed);
+  }
+
+  /* Still served: a plain CL with spaces, HTTP/1.0 without Host, a tab in
+   * OWS, an unknown header, pipelining. */
+  static const struct {
+    const char *what, *raw;
+    int n;
+  } served[] = {
+      {"CL 0",
+       "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length:  0 \r\nConnection: close\r\n\r\n", 1},
+      {"CL tab",
+       "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length:\t0\r\nConnection: close\r\n\r\n", 1},
+      {"HTTP/1.0", "GET /healthz HTTP/1.0\r\n\r\n", 1},
+      {"unknown header",
+       "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Thing: 1\r\nConnection: close\r\n\r\n", 1},
+      {"pipelined",
+       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n"
+       "Connection: close\r\n\r\n",
+       2},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(served); i++) {
+    conv_t c = {fx->port, served[i].raw, {0}, 0, FALSE};
+    job_finish(job_start(conversation_thread, &c));
+    if (c.n != served[i].n || c.statuses[0] != 200)
+      g_error("%s: %d responses, first %d; want %d x 200", served[i].what, c.n, c.statuses[0],
+              served[i].n);
+  }
+
+  /* CONNECT: lws would keep it as a raw socket with no timeout; closed. */
+  conv_t c = {
+      fx->port, "CONNECT example.com:80 HTTP/1.1\r\nHost: example.com\r\n\r\n", {0}, 0, FALSE};
+  job_finish(job_start(conversation_thread, &c));
+  g_assert_cmpint(c.n, ==, 0);
+  g_assert_true(c.closed);
+
+  resp_t *r = get_with(fx, "/metrics", "Authorization: Bearer " METRICS_TOKEN);
+  char *body = body_str(r);
+  g_assert_nonnull(strstr(body, "\ntourcast_http_refused_total{why=\"head\"} 14\n"));
+  g_assert_nonnull(strstr(body, "\ntourcast_http_refused_total{why=\"upgrade\"} 1\n"));
+  g_assert_nonnull(strstr(body, "\ntourcast_http_refused_total{why=\"connect\"} 1\n"));
+  g_free(body);
+  resp_free(r);
+}
+
+/* Every kind of answer carries the security headers; pages the pages' CSP. */
+static void test_security_headers(fx_t *fx, gconstpointer data) {
+  static const struct {
+    const char *method, *target;
+    int status;
+    gboolean page;
+  } rows[] = {
+      {"GET", "/", 200, TRUE},
+      {"GET", "/leader", 200, TRUE},
+      {"GET", "/replay/3", 200, TRUE},
+      {"GET", "/web/app.js", 200, FALSE},
+      {"GET", "/live/index.m3u8", 200, FALSE},
+      {"HEAD", "/live/seg00001.ts", 200, FALSE},
+      {"GET", "/healthz", 200, FALSE},
+      {"GET", "/metrics", 401, FALSE},
+      {"GET", "/nope", 404, FALSE},
+      {"DELETE", "/", 405, FALSE},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(rows); i++) {
+    resp_t *r = request(fx, rows[i].method, rows[i].target);
+    if (r->status != rows[i].status)
+      g_error("%s %s: %d", rows[i].method, rows[i].target, r->status);
+    g_assert_cmpstr(hdr(r, "x-content-type-options"), ==, "nosniff");
+    g_assert_cmpstr(hdr(r, "referrer-policy"), ==, "no-referrer");
+    g_assert_cmpstr(hdr(r, "x-frame-options"), ==, "DENY");
+    g_assert_cmpstr(hdr(r, "content-security-policy"), ==,
+                    rows[i].page ? http_policy_csp_page : http_policy_csp_other);
+    g_assert_nonnull(strstr(hdr(r, "content-security-policy"), "frame-ancestors 'none'"));
+    resp_free(r);
+  }
+  /* A refused head too (written by us, before routing). */
+  static const char bad[] = "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  resp_t *r = raw_request(fx, bad, sizeof bad - 1, FALSE);
+  g_assert_cmpint(r->status, ==, 400);
+  g_assert_cmpstr(hdr(r, "x-frame-options"), ==, "DENY");
+  g_assert_cmpstr(hdr(r, "content-security-policy"), ==, http_policy_csp_other);
+  resp_free(r);
 }
 
 static void test_slow_client(fx_t *fx, gconstpointer data) {
@@ -970,6 +1147,8 @@ int main(int argc, char **argv) {
   ADD("methods", test_methods, NULL);
   ADD("keepalive", test_keepalive, NULL);
   ADD("healthz_metrics", test_healthz_metrics, NULL);
+  ADD("framing", test_framing, NULL);
+  ADD("security_headers", test_security_headers, NULL);
   ADD("slow_client", test_slow_client, NULL);
   ADD("free_under_load", test_free_under_load, NULL);
   ADD("idle", test_idle, NULL);

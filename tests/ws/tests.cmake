@@ -1,6 +1,7 @@
 # ws/: the HTTP server and its path router.
 tourcast_unit_test(test_http_route ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_route.c)
 tourcast_unit_test(test_http_server ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_server.c)
+tourcast_unit_test(test_http_policy ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_policy.c)
 tourcast_unit_test(test_http_upload ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_http_upload.c)
 tourcast_unit_test(test_protocol ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_protocol.c)
 tourcast_unit_test(test_ws_frame ${CMAKE_CURRENT_SOURCE_DIR}/ws/test_ws_frame.c)

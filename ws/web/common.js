@@ -17,6 +17,7 @@ var TC = (function () {
       else if (k === 'class') n.className = v;
       else if (k === 'testid') n.setAttribute('data-testid', v);
       else if (k.slice(0, 2) === 'on') n.addEventListener(k.slice(2), v);
+      else if (k === 'style') throw new Error('no inline style (the CSP refuses it): use a class');
       else if (k === 'value') n.value = v;
       else if (k === 'disabled' || k === 'checked') n[k] = !!v;
       else n.setAttribute(k, v === true ? '' : String(v));

@@ -5,16 +5,21 @@
  * older shows in a list of their own), questions to answer and put on
  * screen, past shows with their picking lists, CSV and replay, and the
  * settings for the phone app and the chat group (link and QR code).
- * The token comes as ?token= once and is kept in this browser.
+ * The token comes as ?token= once, is kept in this browser and leaves the
+ * address bar at once; every request carries it in the Authorization header
+ * (downloads too: fetched, then saved from a Blob), never in a URL.
  * Whatever a user typed goes in through textContent, never innerHTML. */
 'use strict';
 
 (function () {
   var params = new URLSearchParams(location.search);
-  if (params.get('token')) {
-    TC.store.set('leader_token', params.get('token'));
-    /* Out of the address bar (and of screenshots), kept in localStorage. */
-    history.replaceState(null, '', '/leader');
+  if (params.has('token')) {
+    if (params.get('token')) TC.store.set('leader_token', params.get('token'));
+    /* Out of the address bar, history, screenshots and Referer; kept in
+     * localStorage. Other parameters and the hash stay. */
+    params.delete('token');
+    var rest = params.toString();
+    history.replaceState(null, '', location.pathname + (rest ? '?' + rest : '') + location.hash);
   }
   var el = TC.el;
   var products = {}, order = [], pinned = null;
@@ -33,7 +38,11 @@
   var pastOpen = {};                     /* show ids whose picking list is open */
 
   function token() { return TC.store.get('leader_token') || ''; }
-  function tokenQuery() { return 'token=' + encodeURIComponent(token()); }
+  function auth(headers) {
+    var h = headers || {};
+    h.Authorization = 'Bearer ' + token();
+    return h;
+  }
 
   var video = TC.tid('video');
   TC.attach(video, '/live/index.m3u8', { live: true });
@@ -308,7 +317,7 @@
       setTimeout(function () { btn.textContent = '复制'; }, 1500);
     }
     function fallback() {
-      var ta = el('textarea', { readonly: true, style: 'position:fixed;top:0;left:0;opacity:0' });
+      var ta = el('textarea', { readonly: true, class: 'offscreen' });
       ta.value = text;
       document.body.appendChild(ta);
       ta.select();
@@ -413,8 +422,8 @@
   /* POST /api/products/ID/image (the image as the body) once the product
    * exists; the server answers everyone with a `product` broadcast. */
   function uploadImage(id, file) {
-    fetch('/api/products/' + id + '/image?' + tokenQuery(),
-      { method: 'POST', body: file, headers: { 'Content-Type': file.type || 'application/octet-stream' } })
+    fetch('/api/products/' + id + '/image',
+      { method: 'POST', body: file, headers: auth({ 'Content-Type': file.type || 'application/octet-stream' }) })
       .then(function (r) {
         if (r.ok) return;
         /* 503: the server is decoding other pictures; again when it says. */
@@ -507,7 +516,7 @@
     var box = TC.tid('orders'), csv = TC.$('#csv'), rl = TC.$('#last-replay');
     var s = openShow || lastShow;
     csv.classList.toggle('hidden', !s);
-    if (s) csv.href = '/api/shows/' + s.id + '/orders.csv?' + tokenQuery();
+    if (s) csv.dataset.show = s.id;
     rl.classList.toggle('hidden', !!openShow || !lastShow);
     if (lastShow) rl.href = '/replay/' + lastShow.id;
     if (openShow) {
@@ -536,9 +545,38 @@
     }
   }
 
+  /* The picking list of show `id`: fetched with the token in the header,
+   * saved from a Blob under a name that says which show it is. */
+  function downloadCsv(id, link) {
+    var was = link.textContent;
+    var note = link.nextElementSibling && link.nextElementSibling.dataset.csvError ? link.nextElementSibling : null;
+    if (note) note.remove();
+    link.textContent = '下载中…';
+    fetch('/api/shows/' + id + '/orders.csv', { cache: 'no-store', headers: auth() }).then(function (r) {
+      if (!r.ok) throw new Error(r.status === 403 ? '口令不对' : '服务器答复 ' + r.status);
+      return r.blob();
+    }).then(function (blob) {
+      var url = URL.createObjectURL(blob);
+      var a = el('a', { href: url, download: 'orders-show-' + id + '.csv', class: 'hidden' });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      link.textContent = was;
+    }, function (e) {
+      link.textContent = was;
+      var err = el('span', { class: 'err', testid: 'csv-error', 'data-csv-error': '1', text: '配货单下载失败：' + (e.message || '网络不通') + '，请重试' });
+      link.parentNode.insertBefore(err, link.nextSibling);
+    });
+  }
+  TC.$('#csv').addEventListener('click', function (e) {
+    e.preventDefault();
+    if (this.dataset.show) downloadCsv(Number(this.dataset.show), this);
+  });
+
   /* ---- past shows ---- */
   function api(path) {
-    return fetch(path, { cache: 'no-store', headers: { Authorization: 'Bearer ' + token() } }).then(function (r) {
+    return fetch(path, { cache: 'no-store', headers: auth() }).then(function (r) {
       if (!r.ok) throw new Error(r.status === 403 ? '口令不对' : 'HTTP ' + r.status);
       return r.json();
     });
@@ -547,7 +585,7 @@
   function loadOrders(id) {
     if (loading[id]) return;
     loading[id] = true;
-    api('/api/shows/' + id + '/orders?' + tokenQuery()).then(function (list) {
+    api('/api/shows/' + id + '/orders').then(function (list) {
       pastOrders[id] = { list: list };
     }, function (e) {
       pastOrders[id] = { list: [], error: e.message };
@@ -562,7 +600,7 @@
     clearTimeout(pastTimer);
     pastTimer = setTimeout(function () {
       Object.keys(pastOrders).forEach(function (id) { pastOrders[id].stale = true; });
-      api('/api/shows?' + tokenQuery()).then(function (list) {
+      api('/api/shows').then(function (list) {
         pastShows = list;
         var ended = list.filter(function (s) { return stateOf(s) === 'ended'; });
         if (ended.length && (!lastShow || ended[0].id >= lastShow.id)) { lastShow = ended[0]; prefillBegin(); }
@@ -610,7 +648,7 @@
     if (!c || c.stale) loadOrders(id);
     TC.clear(body);
     body.appendChild(el('div', { class: 'row links' },
-      el('a', { testid: 'csv-' + id, href: '/api/shows/' + id + '/orders.csv?' + tokenQuery(), download: '' }, '下载配货单 CSV'),
+      el('a', { testid: 'csv-' + id, href: '#', onclick: function (e) { e.preventDefault(); downloadCsv(id, this); } }, '下载配货单 CSV'),
       s && s.has_replay === false ? el('span', { class: 'muted', text: '没有回放' })
         : el('a', { testid: 'replay-link-' + id, href: '/replay/' + id, target: '_blank' }, '看回放'),
       s && s.promise ? el('span', { class: 'muted grow', text: '承诺：' + s.promise }) : null));
@@ -631,7 +669,7 @@
       ul.appendChild(el('li', { class: on ? 'hl' : '', 'data-qid': q.id },
         el('span', { class: 'who', text: q.name }), el('span', { text: q.text }),
         q.answer ? el('div', { class: 'ans', text: '已答：' + q.answer }) : null,
-        el('div', { class: 'row', style: 'margin-top:4px' }, input,
+        el('div', { class: 'row mt4' }, input,
           el('button', { type: 'button', testid: 'answer-' + q.id, text: '回答', onclick: function () {
             var t = input.value.trim();
             if (t && send({ type: 'answer', question_id: q.id, text: t })) input.value = '';

@@ -210,7 +210,7 @@ Shop.prototype.renderPinned = function (box, pid, fallback) {
       TC.el('div', { class: 'name', testid: 'pinned-name', text: show.name }),
       TC.el('div', {}, TC.el('span', { class: 'price', text: TC.yuan(show.price_cents) + (show.unit ? '/' + show.unit : '') }),
         ' ', p ? stockText(p) : null))));
-  box.appendChild(TC.el('div', { class: 'row', style: 'margin-top:8px' }, used ? null : qty,
+  box.appendChild(TC.el('div', { class: 'row mt8' }, used ? null : qty,
     TC.el('div', { class: 'grow' }, note), buy));
 };
 
