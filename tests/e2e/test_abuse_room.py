@@ -34,7 +34,7 @@ async def honest_viewer(server, i):
     t0 = time.monotonic()
     v = await viewer(server, i)
     took = time.monotonic() - t0
-    assert took < 1.0, f"welcome took {took:.2f} s"
+    assert took < h.target_s(1.0), f"welcome took {took:.2f} s"
     return v, took
 
 
@@ -145,7 +145,7 @@ class AbuseRoomTest(unittest.TestCase):
             await l2.send({"type": "hello", "role": "leader", "token": TOKEN})
             lw = await l2.typed("welcome", role="leader")
             ltook = time.monotonic() - t0
-            assert ltook < 1.0, ltook
+            assert ltook < h.target_s(1.0), ltook
             await leader_alive(ldr)
             await close_all(askers + [v, l2, ldr])
             return (f"{sent} questions; viewer welcome {size // 1024} KB in {took * 1000:.0f} ms, "

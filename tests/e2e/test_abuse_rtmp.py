@@ -32,7 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
-PUBLISH_TARGET_S = 2.0  # the target: the real publisher is live within 2 s
+PUBLISH_TARGET_S = h.target_s(2.0)  # the target: the real publisher is live within 2 s
 AUTH_DEADLINE_S = 5.0   # RTMP_AUTH_DEADLINE_MS in stream/rtmp_server.h
 DEADLINE_SLACK_S = 3.0  # the server's sweep and a loaded machine
 
